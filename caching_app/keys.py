@@ -1,0 +1,48 @@
+"""Redis key builders: the only way winkr apps turn names and user input into keys.
+
+Every part is escaped so that user-controlled text (a username, a path, a device id)
+can never forge another key: the separator ``:``, the hash-tag braces ``{}`` and ``%``
+itself are percent-encoded, and over-long parts are shortened to a prefix plus a
+digest. Keys that one operation touches together pass the same ``tag``, which becomes a
+Redis Cluster hash tag (``{...}``), so multi-key commands and Lua scripts stay in one
+slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .conf import caching_settings
+
+SEPARATOR = ":"
+MAX_PART_LENGTH = 200
+_ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("{"): "%7B", ord("}"): "%7D"}
+
+
+def escape_part(part: object) -> str:
+    """Make one key part safe: no separators or braces, bounded length, never empty."""
+    text = part.decode("utf-8", "backslashreplace") if isinstance(part, bytes) else str(part)
+    text = text.translate(_ESCAPES)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        text = "".join(f"%{ord(ch):02X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
+    if len(text) > MAX_PART_LENGTH:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        text = f"{text[:64]}~{digest}"
+    return text or "%00"
+
+
+def hash_tag(value: object) -> str:
+    """A Cluster hash tag for ``value``: keys sharing it land in one slot."""
+    return "{" + escape_part(value) + "}"
+
+
+def make_key(namespace: str, *parts: object, tag: object | None = None) -> str:
+    """``<prefix>:<namespace>[:{tag}]:<part>...`` with every variable part escaped.
+
+    ``namespace`` is code-chosen (``"session"``, ``"rl"``); ``tag`` and ``parts`` may be user input.
+    """
+    pieces = [caching_settings.KEY_PREFIX, escape_part(namespace)]
+    if tag is not None:
+        pieces.append(hash_tag(tag))
+    pieces.extend(escape_part(part) for part in parts)
+    return SEPARATOR.join(pieces)

@@ -1,0 +1,122 @@
+"""Configuration parsing and the system checks that reject unusable set-ups."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test.utils import override_settings
+
+from caching_app.checks import check_caching_settings, check_redis_config, check_state_store_eviction
+from caching_app.keys import escape_part, hash_tag, make_key
+from caching_app.redis_config import parse_alias
+from winkr.env import env_duration
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"MODE": "mesh"}, "unknown mode 'mesh'"),
+        ({"MODE": "cluster", "URL": "redis://127.0.0.1:7000/3"}, "only has database 0"),
+        ({"MODE": "cluster", "DB": 2}, "only has database 0"),
+        ({"SSL_CA_CERTS": "/tmp/ca.pem"}, "does not use rediss://"),
+        ({"URL": "http://127.0.0.1:6379"}, "must start with redis://"),
+        ({"URL": "redis://127.0.0.1:notaport/0"}, "bad port"),
+        ({"MODE": "sentinel"}, "needs at least one sentinel"),
+        ({"POOL_SIZE": 0}, "must be >= 1"),
+        ({"MIN_IDLE_CONNECTIONS": 80, "POOL_SIZE": 10}, "more than POOL_SIZE"),
+        ({"TIMEOUT": 3}, "unknown option(s) TIMEOUT"),
+        ({"READ_TIMEOUT": "soon"}, "must be a number"),
+    ],
+)
+def test_bad_alias_configuration_is_rejected_with_the_key_named(options, message):
+    with pytest.raises(ImproperlyConfigured) as info:
+        parse_alias("state", options)
+    assert message in str(info.value)
+    assert "WINKR_REDIS['state']" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://user:p%40ss@example.com:6380/2", ("example.com", 6380, 2, "user", "p@ss")),
+        ("rediss://127.0.0.1/0", ("127.0.0.1", 6379, 0, None, None)),
+        ("unix:///run/redis.sock?db=3", (None, None, 3, None, None)),
+    ],
+)
+def test_urls_parse(url, expected):
+    config = parse_alias("cache", {"URL": url})
+    assert (config.host, config.port, config.db, config.username, config.password) == expected
+
+
+def test_cluster_defaults_to_url_as_seed():
+    config = parse_alias("state", {"MODE": "cluster", "URL": "redis://10.0.0.5:7001"})
+    assert [str(node) for node in config.cluster_nodes] == ["10.0.0.5:7001"]
+
+
+def test_system_check_reports_bad_config():
+    with override_settings(WINKR_REDIS={"state": {"MODE": "cluster", "DB": 1}, "cache": {"SSL_KEYFILE": "k"}}):
+        errors = check_redis_config()
+    assert {error.id for error in errors} == {"winkr_caching.E001"}
+    assert len(errors) == 2
+
+
+def test_system_check_reports_cache_alias_typo():
+    caches = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "winkr://cahce",
+                          "OPTIONS": {"CONNECTION_FACTORY": "caching_app.django_redis.ConnectionFactory"}}}
+    with override_settings(CACHES=caches):
+        assert [error.id for error in check_redis_config()] == ["winkr_caching.E002"]
+
+
+def test_system_check_reports_bad_ttls_and_unknown_keys():
+    with override_settings(WINKR_CACHING={"TTLS": {"user_profile": -1}, "KEY_PREFX": "x"}):
+        ids = sorted(error.id for error in check_caching_settings())
+    assert ids == ["winkr_caching.E003", "winkr_caching.E004"]
+
+
+def test_clean_configuration_passes_checks():
+    assert check_redis_config() == []
+    assert check_caching_settings() == []
+
+
+def test_state_store_that_can_evict_is_warned_about(spawn_redis, use_redis):
+    server = spawn_redis("--maxmemory-policy", "allkeys-lru")
+    use_redis(server.url)
+    warnings = check_state_store_eviction()
+    assert [warning.id for warning in warnings] == ["winkr_caching.W001"]
+    assert "allkeys-lru" in warnings[0].msg
+
+
+def test_noeviction_state_store_passes(spawn_redis, use_redis):
+    server = spawn_redis("--maxmemory-policy", "noeviction")
+    use_redis(server.url)
+    assert check_state_store_eviction() == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [("alice", "alice"), ("a:b", "a%3Ab"), ("{42}", "%7B42%7D"), ("100%", "100%25"), ("", "%00"),
+     ("line\nbreak", "line%0Abreak")],
+)
+def test_key_parts_are_escaped(raw, escaped):
+    assert escape_part(raw) == escaped
+
+
+def test_keys_cannot_collide_through_separators():
+    assert make_key("session", "a:b") != make_key("session", "a", "b")
+    assert make_key("rl", "x", tag="u:1") == "winkr:rl:{u%3A1}:x"
+    long_key = make_key("p", "x" * 10_000)
+    assert len(long_key) < 120
+    assert make_key("p", "x" * 10_000) != make_key("p", "x" * 9_999)
+    assert hash_tag("}{") == "{%7D%7B}"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30", 30), ("250ms", 0.25), ("15m", 900), ("2h", 7200), ("7d", 604800)])
+def test_env_durations(monkeypatch, text, seconds):
+    monkeypatch.setenv("WINKR_TEST_DURATION", text)
+    assert env_duration("WINKR_TEST_DURATION", 1) == seconds
+
+
+def test_env_duration_error_names_variable(monkeypatch):
+    monkeypatch.setenv("WINKR_TEST_DURATION", "soon")
+    with pytest.raises(ImproperlyConfigured, match="WINKR_TEST_DURATION"):
+        env_duration("WINKR_TEST_DURATION", 1)

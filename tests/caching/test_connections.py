@@ -1,0 +1,152 @@
+"""The connection layer against real servers: standalone, cluster, restart, TLS, ACL."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+
+import pytest
+import redis
+from django.core.cache import cache
+
+from caching_app.connections import get_async_redis, get_redis, redis_connections
+from caching_app.embedded import supports_tls
+from caching_app.instrumentation import COMMANDS
+from caching_app.keys import make_key
+
+
+def test_both_aliases_set_and_get():
+    get_redis("state").set("k", "v")
+    assert get_redis("state").get("k") == b"v"
+    get_redis("cache").set("c", "1")
+    assert get_redis("cache").get("c") == b"1"
+
+
+async def test_async_client_per_event_loop():
+    client = get_async_redis("state")
+    await client.set("async-key", "x")
+    assert await client.get("async-key") == b"x"
+    assert get_async_redis("state") is client
+
+
+def test_async_clients_are_not_shared_between_loops():
+    async def fetch():
+        client = get_async_redis("state")
+        await client.ping()
+        return client
+
+    first = asyncio.run(fetch())
+    second = asyncio.run(fetch())
+    assert first is not second
+
+
+def test_django_cache_uses_the_connection_layer():
+    cache.set("profile", {"name": "ada"}, 30)
+    assert cache.get("profile") == {"name": "ada"}
+    raw_keys = get_redis("cache").keys("*profile*")
+    assert raw_keys, "django-redis wrote through our 'cache' alias"
+    assert get_redis("cache").ttl(raw_keys[0]) > 0
+
+
+def test_commands_are_counted():
+    before = COMMANDS.labels("state", "SET")._value.get()
+    get_redis("state").set("counted", 1)
+    get_redis("state").set("counted", 2)
+    assert COMMANDS.labels("state", "SET")._value.get() == before + 2
+
+
+def test_pipeline_counted_as_one_round_trip():
+    before = COMMANDS.labels("state", "MULTI")._value.get()
+    with get_redis("state").pipeline() as pipe:
+        pipe.set("a", 1).incr("a").get("a")
+        assert pipe.execute() == [True, 2, b"2"]
+    assert COMMANDS.labels("state", "MULTI")._value.get() == before + 1
+
+
+@pytest.mark.cluster
+def test_cluster_set_get_and_tagged_multikey(redis_cluster, use_redis):
+    use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
+    client = get_redis("state")
+    assert isinstance(client, redis.RedisCluster)
+    for index in range(20):
+        client.set(f"plain-{index}", index)
+    assert [int(client.get(f"plain-{i}")) for i in range(20)] == list(range(20))
+    first, second = make_key("test", "a", tag="user-42"), make_key("test", "b", tag="user-42")
+    client.mset({first: 1, second: 2})
+    assert client.mget([first, second]) == [b"1", b"2"]
+    redis_cluster.flush()
+
+
+@pytest.mark.cluster
+async def test_async_cluster(redis_cluster, use_redis):
+    use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
+    client = get_async_redis("state")
+    await client.set("async-cluster", "ok")
+    assert await client.get("async-cluster") == b"ok"
+    await client.aclose()
+    redis_cluster.flush()
+
+
+def test_reconnects_after_server_restart_on_same_port(spawn_redis, use_redis):
+    server = spawn_redis()
+    use_redis(server.url)
+    client = get_redis("state")
+    client.set("before", 1)
+    server.kill()
+    with pytest.raises(redis.ConnectionError):
+        client.get("before")
+    server.start()
+    # Same client object, no reset: the pool reconnects by itself.
+    assert client.set("after", 2) is True
+    assert redis_connections.get("state") is client
+
+
+def test_acl_user_with_password(spawn_redis, use_redis):
+    server = spawn_redis()
+    admin = redis.Redis(port=server.port)
+    admin.acl_setuser("winkr-app", enabled=True, passwords=["+s3cret-pass"], keys=["*"], commands=["+@all"])
+    admin.acl_setuser("default", enabled=False)
+    use_redis(server.url, USERNAME="winkr-app", PASSWORD="s3cret-pass")
+    assert get_redis("state").set("acl", 1) is True
+    assert get_redis("state").acl_whoami() in ("winkr-app", b"winkr-app")
+    use_redis(server.url, USERNAME="winkr-app", PASSWORD="wrong", MAX_RETRIES=0)
+    with pytest.raises(redis.AuthenticationError):
+        get_redis("state").ping()
+
+
+def _tls_binary() -> str | None:
+    for candidate in ("/usr/bin/redis-server", shutil.which("redis-server")):
+        if candidate and supports_tls(candidate):
+            return candidate
+    return None
+
+
+def test_tls_connection_with_trustme_certificates(spawn_redis, use_redis, tmp_path):
+    binary = _tls_binary()
+    if binary is None:
+        pytest.skip("no redis-server built with TLS here (the embedded wheels' 6.2 has none)")
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    from caching_app.embedded import free_port
+
+    tls_port = free_port()
+    spawn_redis("--tls-port", str(tls_port), "--tls-cert-file", str(cert_file),
+                "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(ca_file),
+                "--tls-auth-clients", "no", binary=binary)
+    use_redis(f"rediss://127.0.0.1:{tls_port}/0", SSL_CA_CERTS=str(ca_file))
+    client = get_redis("state")
+    assert client.set("over-tls", 1) is True
+    assert client.get("over-tls") == b"1"
+    assert client.connection_pool.connection_class is redis.SSLConnection
+    # A client that does not trust the CA is refused.
+    use_redis(f"rediss://127.0.0.1:{tls_port}/0", MAX_RETRIES=0)
+    untrusting = get_redis("state")
+    with pytest.raises((redis.ConnectionError, ssl.SSLError)):
+        untrusting.ping()

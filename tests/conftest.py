@@ -1,0 +1,108 @@
+"""Fixtures: real redis-server processes spawned for the test session, never a stand-in.
+
+- ``redis_server``: the standalone server both aliases ("state", "cache") point at;
+  flushed before every test.
+- ``redis_cluster``: a local 3-master cluster, started on first use.
+- ``spawn_redis``: extra servers a test may kill and restart (fault tests).
+- ``use_redis``: point the apps at another server or the cluster for one test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import pytest
+from django.conf import settings
+from django.test.utils import override_settings
+
+from caching_app.connections import redis_connections
+from caching_app.embedded import RedisServerProcess, find_binary
+from tests.servers import LocalCluster
+
+
+def pytest_report_header(config):
+    return f"redis-server: {find_binary() or 'NOT FOUND'}"
+
+
+_PROJECT_REDIS = copy.deepcopy(settings.WINKR_REDIS)
+_SESSION_URL = ["redis://127.0.0.1:6379/0"]  # replaced by the spawned server's URL
+
+
+def redis_settings(url: str | None = None, **options) -> dict:
+    """The project's WINKR_REDIS with both aliases at ``url`` and ``options`` (shorter timeouts for tests)."""
+    base = copy.deepcopy(_PROJECT_REDIS)
+    for alias_options in base.values():
+        alias_options["URL"] = url or _SESSION_URL[0]
+        alias_options.update({"DIAL_TIMEOUT": 2.0, "READ_TIMEOUT": 2.0, "WRITE_TIMEOUT": 2.0, "MAX_RETRIES": 2})
+        alias_options.update(options)
+    return base
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServerProcess(tmp_path_factory.mktemp("redis-main")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_use_test_redis(redis_server):
+    _SESSION_URL[0] = redis_server.url
+    override = override_settings(
+        WINKR_REDIS=redis_settings(redis_server.url),
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+                "CONFIG": {**settings.CHANNEL_LAYERS["default"].get("CONFIG", {}), "hosts": [redis_server.url]},
+            }
+        },
+    )
+    override.enable()
+    yield
+    override.disable()
+
+
+@pytest.fixture(autouse=True)
+def _flush_redis(redis_server):
+    import redis
+
+    if not redis_server.is_up():
+        redis_server.start()
+    redis.Redis(port=redis_server.port).flushall()
+    yield
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def spawn_redis(tmp_path):
+    """Start extra redis-server processes; all are stopped after the test."""
+    started: list[RedisServerProcess] = []
+
+    def spawn(*args: str, binary: str | None = None) -> RedisServerProcess:
+        server = RedisServerProcess(tmp_path / f"redis{len(started)}", binary=binary, args=list(args))
+        started.append(server.start())
+        return server
+
+    yield spawn
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def use_redis():
+    """``with use_redis(url=..., MODE=..., CLUSTER_NODES=...):`` points both aliases elsewhere."""
+    stack = contextlib.ExitStack()
+
+    def use(url: str | None = None, **options):
+        stack.enter_context(override_settings(WINKR_REDIS=redis_settings(url, **options)))
+        return redis_connections
+
+    yield use
+    stack.close()

@@ -1,0 +1,15 @@
+"""Test settings: the project's own settings, as production would run them, plus a test key.
+
+The Redis aliases are pointed at the throwaway servers the suite spawns
+(``tests/conftest.py``), never at a server a developer is using.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdef0123456789abcdef")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+
+from winkr.settings import *  # noqa: E402,F403
+
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only

@@ -1,0 +1,242 @@
+"""Settings for the winkr project, read from the environment (12-factor).
+
+Every variable is listed with its default in the README's settings table. Nothing here
+is needed for development: ``python3 dev.py run`` works with an empty environment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_duration, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
+            "(for development, `python3 dev.py run` sets DJANGO_DEBUG=true for you)."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "caching_app",
+    "sessions_app",
+    "ratelimit_app",
+    "realtime_app",
+    "health_app",
+    "winkr.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "winkr.urls"
+WSGI_APPLICATION = "winkr.wsgi.application"
+ASGI_APPLICATION = "winkr.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60, conn_health_checks=True
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
+
+# --- Production hardening (on whenever DEBUG is off) --------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Redis: one configuration, two aliases (caching_app.connections) --------------------
+# "state" holds data that must never be evicted (sessions, revoked tokens, rate limits,
+# presence, chat streams); "cache" may be evicted. Both may point at one server.
+_REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_alias(prefix: str, url: str, eviction_allowed: bool) -> dict:
+    def pick(name: str, reader, default):  # noqa: ANN001
+        # REDIS_<NAME> configures both aliases; REDIS_CACHE_<NAME> overrides it for "cache".
+        value = reader(f"REDIS_{name}", default)
+        return value if prefix == "REDIS_" else reader(f"{prefix}{name}", value)
+
+    return {
+        "URL": url,
+        "MODE": pick("MODE", env_str, "standalone"),
+        "USERNAME": pick("USERNAME", env_str, None),
+        "PASSWORD": pick("PASSWORD", env_str, None),
+        "DB": pick("DB", env_str, None),
+        "SENTINELS": pick("SENTINELS", env_list, []),
+        "SENTINEL_SERVICE": pick("SENTINEL_SERVICE", env_str, "mymaster"),
+        "SENTINEL_PASSWORD": pick("SENTINEL_PASSWORD", env_str, None),
+        "CLUSTER_NODES": pick("CLUSTER_NODES", env_list, []),
+        "POOL_SIZE": pick("POOL_SIZE", env_int, 50),
+        "MIN_IDLE_CONNECTIONS": pick("MIN_IDLE_CONNS", env_int, 0),
+        "MAX_RETRIES": pick("MAX_RETRIES", env_int, 3),
+        "DIAL_TIMEOUT": pick("DIAL_TIMEOUT", env_duration, 5.0),
+        "READ_TIMEOUT": pick("READ_TIMEOUT", env_duration, 3.0),
+        "WRITE_TIMEOUT": pick("WRITE_TIMEOUT", env_duration, 3.0),
+        "POOL_TIMEOUT": pick("POOL_TIMEOUT", env_duration, 4.0),
+        "HEALTH_CHECK_INTERVAL": pick("HEALTH_CHECK_INTERVAL", env_duration, 30.0),
+        "SSL_CA_CERTS": pick("TLS_CA_CERTS", env_str, None),
+        "SSL_CERTFILE": pick("TLS_CERTFILE", env_str, None),
+        "SSL_KEYFILE": pick("TLS_KEYFILE", env_str, None),
+        "EVICTION_ALLOWED": eviction_allowed,
+    }
+
+
+WINKR_REDIS = {
+    "state": _redis_alias("REDIS_", _REDIS_URL, eviction_allowed=False),
+    "cache": _redis_alias("REDIS_CACHE_", env_str("REDIS_CACHE_URL", _REDIS_URL), eviction_allowed=True),
+}
+
+# Django's cache framework (django-redis) on the "cache" alias, through the same layer.
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "winkr://cache",
+        "KEY_PREFIX": env_str("WINKR_KEY_PREFIX", "winkr"),
+        "OPTIONS": {
+            "CONNECTION_FACTORY": "caching_app.django_redis.ConnectionFactory",
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            # A cache outage degrades to misses instead of 500s.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+
+# --- caching_app ----------------------------------------------------------------------------
+WINKR_CACHING = {
+    "KEY_PREFIX": env_str("WINKR_KEY_PREFIX", "winkr"),
+    "TTLS": {
+        "user_profile": env_duration("CACHE_USER_PROFILE_TTL", 15 * 60),
+        "photo_metadata": env_duration("CACHE_PHOTO_METADATA_TTL", 60 * 60),
+        "match_recommendations": env_duration("CACHE_MATCH_RECOMMENDATIONS_TTL", 30 * 60),
+        "api_response": env_duration("CACHE_API_RESPONSE_TTL", 5 * 60),
+        "geospatial": env_duration("CACHE_GEOSPATIAL_TTL", 10 * 60),
+    },
+}
+
+# --- sessions_app -------------------------------------------------------------------------
+SESSION_COOKIE_AGE = int(env_duration("SESSION_TTL", 14 * 86400))
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+WINKR_SESSIONS = {
+    "SESSION_TTL": SESSION_COOKIE_AGE,
+    "CLEANUP_INTERVAL": env_duration("SESSION_CLEANUP_INTERVAL", 3600),
+    "MAX_SESSIONS_PER_USER": env_int("MAX_SESSIONS_PER_USER", 10),
+}
+
+# --- JWT (simplejwt; revocation in sessions_app) -------------------------------------------
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_duration("ACCESS_TOKEN_TTL", 15 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_duration("REFRESH_TOKEN_TTL", 7 * 86400)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    "ALGORITHM": "HS256",
+}
+
+# --- DRF -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "winkr API",
+    "DESCRIPTION": "Redis-backed sessions, caching, rate limits, JWT logout and realtime chat.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- ratelimit_app ---------------------------------------------------------------------------
+WINKR_RATELIMIT: dict = {}
+
+# --- realtime_app (Channels) ----------------------------------------------------------------
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [_REDIS_URL]},
+    }
+}
+WINKR_REALTIME: dict = {}
+
+# --- health_app -------------------------------------------------------------------------------
+WINKR_HEALTH = {
+    "TOKEN": env_str("HEALTH_TOKEN"),
+}

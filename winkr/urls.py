@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", include("health_app.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("sessions_app.urls")),
+    path("api/", include("ratelimit_app.urls")),
+    path("api/", include("realtime_app.urls")),
+    path("api/", include("winkr.demo.urls")),
+]
