@@ -1,0 +1,35 @@
+"""The rate_limit component: the real limiter, on a private probe key no user can share."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .base import HealthCheck, HealthCheckError
+
+PROBE_ENDPOINT = "__winkr_health__"
+PROBE_KEY_TYPE = "health"
+
+
+class RateLimitCheck(HealthCheck):
+    name = "rate_limit"
+    requests = 2
+    window = 5  # seconds: probe keys expire quickly
+
+    def run(self) -> dict[str, Any]:
+        try:
+            from ratelimit_app.limiter import RateLimitConfig, check_rate_limit
+        except ImportError:
+            return {"note": "ratelimit_app limiter not installed"}
+        config = RateLimitConfig(self.requests, self.window, PROBE_ENDPOINT, PROBE_KEY_TYPE)
+        # The endpoint and key type are reserved for this probe and the key is random, so a probe
+        # never spends or resets a real client's allowance.
+        key = f"probe-{uuid.uuid4().hex}"
+        results = [check_rate_limit(config, key) for _ in range(self.requests + 1)]
+        standard = {"allowed": results[0].allowed, "remaining": results[0].remaining}
+        over = {"allowed": results[-1].allowed, "remaining": results[-1].remaining}
+        if not results[0].allowed:
+            raise HealthCheckError("the first request on a fresh probe key was rejected")
+        if results[-1].allowed:
+            raise HealthCheckError(f"request {self.requests + 1} of a limit of {self.requests} was allowed")
+        return {"standard_test": standard, "limit_test": over}
