@@ -10,10 +10,12 @@ from rest_framework.test import APIClient
 from caching_app.embedded import RedisServerProcess
 
 TOKEN = "health-token-for-tests-0123456789abcdef"
+_PROJECT_HEALTH = dict(settings.WINKR_HEALTH)
 
 
 def health_settings(**options) -> dict:
-    return {**settings.WINKR_HEALTH, "TOKEN": TOKEN, "TIMEOUT": 2.0, "PROBE_SOCKET_TIMEOUT": 0.5, **options}
+    """The project's WINKR_HEALTH with the test token, short timeouts and ``options``."""
+    return {**_PROJECT_HEALTH, "TOKEN": TOKEN, "TIMEOUT": 2.0, "PROBE_SOCKET_TIMEOUT": 0.5, **options}
 
 
 @pytest.fixture(autouse=True)

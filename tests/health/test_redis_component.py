@@ -108,3 +108,21 @@ def test_sentinel_without_quorum_is_degraded(spawn_redis, spawn_sentinel, use_re
     state = operator.get("/health/redis").json()["stats"]["state"]
     assert state["status"] == "degraded"
     assert "NOQUORUM" in state["sentinel"]["quorum"]
+
+
+@pytest.mark.slow
+def test_sentinel_deployment_with_replica(redis_sentinel, use_redis, operator):
+    # A replica still in its first full sync (state wait_bgsave/send_bulk) rightly reads as degraded.
+    primary_admin = redis.Redis(port=redis_sentinel.primary.port)
+    assert _wait(lambda: primary_admin.info("replication").get("slave0", {}).get("state") == "online")
+    use_redis(redis_sentinel.primary.url, MODE="sentinel", SENTINELS=redis_sentinel.sentinel_addresses,
+              SENTINEL_SERVICE=redis_sentinel.service)
+    response = operator.get("/health")
+    body = response.json()
+    assert response.status_code == 200, body
+    state = body["components"]["redis"]["stats"]["state"]
+    assert state["status"] == "healthy", state.get("problems")
+    assert state["sentinel"]["primary"] == f"127.0.0.1:{redis_sentinel.primary.port}"
+    assert state["sentinel"]["quorum"] == "ok"
+    assert [r["address"] for r in state["replication"]["replicas"]] == [
+        f"127.0.0.1:{redis_sentinel.replicas[0].port}"]
