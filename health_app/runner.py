@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def call_with_deadline(func: Callable[[], T], timeout: float, name: str = "health") -> T:
-    """Return ``func()``, or raise TimeoutError if it has not finished after ``timeout`` seconds."""
+def _spawn(func: Callable[[], Any], name: str) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start ``func`` in a daemon thread; its value or exception lands in the returned dict."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -36,8 +36,14 @@ def call_with_deadline(func: Callable[[], T], timeout: float, name: str = "healt
         finally:
             connections.close_all()  # this thread's own DB connections, if the check opened any
 
-    thread = threading.Thread(target=target, name=f"winkr-{name}", daemon=True)
+    thread = threading.Thread(target=target, name=f"winkr-health-{name}", daemon=True)
     thread.start()
+    return thread, outcome
+
+
+def call_with_deadline(func: Callable[[], T], timeout: float, name: str = "call") -> T:
+    """Return ``func()``, or raise TimeoutError if it has not finished after ``timeout`` seconds."""
+    thread, outcome = _spawn(func, name)
     thread.join(timeout)
     if thread.is_alive():
         raise TimeoutError(f"no answer within {timeout:g}s")
@@ -50,15 +56,14 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _result(check: HealthCheck, started: float, details: dict[str, Any] | None, error: BaseException | None):
+def _result(check: HealthCheck, elapsed: float, details: Any, error: BaseException | None) -> dict[str, Any]:
     if error is not None:
         logger.warning("Health check %s failed: %s", check.name, _describe_error(error))
         body: dict[str, Any] = {"status": UNHEALTHY, "error": _describe_error(error)}
     else:
         details = dict(details or {})
-        status = details.pop("status", HEALTHY)
-        body = {"status": status, **details}
-    body["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
+        body = {"status": details.pop("status", HEALTHY), **details}
+    body["duration_ms"] = round(elapsed * 1000, 2)
     return body
 
 
@@ -68,29 +73,18 @@ def run_checks(checks: Iterable[HealthCheck]) -> dict[str, dict[str, Any]]:
     pending = []
     for check in checks:
         timeout = check.timeout if check.timeout is not None else default_timeout
-        outcome: dict[str, Any] = {}
-
-        def target(check: HealthCheck = check, outcome: dict[str, Any] = outcome) -> None:
-            try:
-                outcome["details"] = check.run()
-            except Exception as exc:
-                outcome["error"] = exc
-            finally:
-                connections.close_all()
-
         started = time.monotonic()
-        thread = threading.Thread(target=target, name=f"winkr-health-{check.name}", daemon=True)
-        thread.start()
-        pending.append((check, thread, outcome, started, started + timeout, timeout))
+        thread, outcome = _spawn(check.run, check.name)
+        pending.append((check, thread, outcome, started, timeout))
 
     results: dict[str, dict[str, Any]] = {}
-    for check, thread, outcome, started, deadline, timeout in pending:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    for check, thread, outcome, started, timeout in pending:
+        thread.join(max(0.0, started + timeout - time.monotonic()))
         if thread.is_alive():
             error: BaseException | None = TimeoutError(f"no answer within {timeout:g}s")
-            results[check.name] = _result(check, started, None, error)
         else:
-            results[check.name] = _result(check, started, outcome.get("details"), outcome.get("error"))
+            error = outcome.get("error")
+        results[check.name] = _result(check, time.monotonic() - started, outcome.get("value"), error)
     return results
 
 
