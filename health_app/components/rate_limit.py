@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from caching_app.connections import STATE
+
+from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError
 
 PROBE_ENDPOINT = "__winkr_health__"
-PROBE_KEY_TYPE = "health"
+PROBE_KEY_TYPE = "custom"  # the limiter's type for keys that are neither an IP nor a user
 
 
 class RateLimitCheck(HealthCheck):
@@ -22,10 +25,11 @@ class RateLimitCheck(HealthCheck):
         except ImportError:
             return {"note": "ratelimit_app limiter not installed"}
         config = RateLimitConfig(self.requests, self.window, PROBE_ENDPOINT, PROBE_KEY_TYPE)
-        # The endpoint and key type are reserved for this probe and the key is random, so a probe
-        # never spends or resets a real client's allowance.
+        # The endpoint (scope) is reserved for this probe and the key is random, so a probe never
+        # spends or resets a real client's allowance. The probe client fails fast on a hung Redis.
         key = f"probe-{uuid.uuid4().hex}"
-        results = [check_rate_limit(config, key) for _ in range(self.requests + 1)]
+        client = get_probe_redis(STATE)
+        results = [check_rate_limit(config, key, client=client) for _ in range(self.requests + 1)]
         standard = {"allowed": results[0].allowed, "remaining": results[0].remaining}
         over = {"allowed": results[-1].allowed, "remaining": results[-1].remaining}
         if not results[0].allowed:
