@@ -16,8 +16,10 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from caching_app.conf import caching_settings
 from caching_app.connections import get_redis
 from caching_app.keys import make_key
 
@@ -53,10 +55,19 @@ class RateLimitConfig:
         return int(round(self.window * 1000))
 
     def redis_key(self, key: str) -> str:
-        # The client key is the hash tag: every limit of one client and endpoint lives in one
-        # Cluster slot, so a multi-limit check is one script call on one node.
-        return make_key("rl", self.endpoint, self.key_type, _SHORT_ALGORITHM[self.algorithm], self.requests,
-                        self.window_ms, tag=key)
+        return _redis_keys((self,), key, caching_settings.KEY_PREFIX)[0]
+
+
+@lru_cache(maxsize=4096)
+def _redis_keys(configs: tuple[RateLimitConfig, ...], key: str, prefix: str) -> tuple[str, ...]:
+    # The client key is the hash tag: every limit of one client and endpoint lives in one
+    # Cluster slot, so a multi-limit check is one script call on one node. Cached because a
+    # client usually makes many requests (escaping user input costs more than the lookup);
+    # ``prefix`` is part of the cache key so a changed KEY_PREFIX is honoured.
+    return tuple(
+        make_key("rl", c.endpoint, c.key_type, _SHORT_ALGORITHM[c.algorithm], c.requests, c.window_ms, tag=key)
+        for c in configs
+    )
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,8 @@ def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, cl
         args.extend((config.requests, config.window_ms))
     redis_client = _client(client)
     script = get_script(redis_client, configs[0].algorithm)
-    return script(keys=[config.redis_key(key) for config in configs], args=args, client=redis_client)
+    keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
+    return script(keys=keys, args=args, client=redis_client)
 
 
 def _decision(configs: Sequence[RateLimitConfig], key: str, reply: list[int], token: str | None) -> RateLimitDecision:
@@ -162,7 +174,7 @@ def release_rate_limit(configs: Sequence[RateLimitConfig], key: str, token: str,
 def reset_rate_limit(configs: Sequence[RateLimitConfig], key: str, *, client: Any | None = None) -> int:
     """Forget every request counted for ``key`` in these limits; returns how many keys were deleted."""
     _validate(configs)
-    return int(_client(client).delete(*[config.redis_key(key) for config in configs]))
+    return int(_client(client).delete(*_redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)))
 
 
 def ceil_seconds(value: float) -> int:

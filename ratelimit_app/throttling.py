@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -66,13 +67,19 @@ def rates_for_scope(scope: str) -> tuple[Rate, ...] | None:
         raise ImproperlyConfigured(f"{source}: {exc}") from exc
 
 
-def configs_for_scope(scope: str, key_type: str) -> list[RateLimitConfig] | None:
+def configs_for_scope(scope: str, key_type: str) -> tuple[RateLimitConfig, ...] | None:
     rates = rates_for_scope(scope)
     if rates is None:
         return None
     algorithm = ratelimit_settings.ALGORITHMS.get(scope, ratelimit_settings.ALGORITHM)
-    return [RateLimitConfig(rate.requests, rate.window, endpoint=scope, key_type=key_type, algorithm=algorithm)
-            for rate in rates]
+    return _configs(scope, key_type, rates, algorithm)
+
+
+@lru_cache(maxsize=256)
+def _configs(scope: str, key_type: str, rates: tuple[Rate, ...], algorithm: str) -> tuple[RateLimitConfig, ...]:
+    # Built once per configuration, not per request: settings changes give new arguments.
+    return tuple(RateLimitConfig(rate.requests, rate.window, endpoint=scope, key_type=key_type, algorithm=algorithm)
+                 for rate in rates)
 
 
 def fails_open(scope: str) -> bool:
@@ -129,12 +136,12 @@ class RedisRateThrottle(BaseThrottle):
         scope, configs, key = target
         return scope, get_rate_limit_statuses(configs, key)
 
-    def on_allowed(self, request: Any, view: Any, scope: str, configs: list[RateLimitConfig], key: str,
+    def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
                    decision: RateLimitDecision) -> None:
         """Called after a request was counted (the login throttle remembers its slot here)."""
 
     # --- internals -----------------------------------------------------------------------
-    def _target(self, request: Any, view: Any) -> tuple[str, list[RateLimitConfig], str] | None:
+    def _target(self, request: Any, view: Any) -> tuple[str, tuple[RateLimitConfig, ...], str] | None:
         scope = self.get_scope(request, view)
         if scope is None:
             return None
@@ -244,7 +251,7 @@ class LoginRateThrottle(RedisRateThrottle):
     def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
         return "custom", self.make_key(get_client_ip(request), self.get_username(request))
 
-    def on_allowed(self, request: Any, view: Any, scope: str, configs: list[RateLimitConfig], key: str,
+    def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
                    decision: RateLimitDecision) -> None:
         http_request = getattr(request, "_request", request)
         reservations = http_request.__dict__.setdefault(_RESERVATIONS, {})
