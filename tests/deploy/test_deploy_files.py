@@ -13,7 +13,7 @@ import sys
 import pytest
 from django.urls import Resolver404, resolve
 
-from tests.servers import LocalCluster
+from tests.servers import LocalCluster, LocalSentinel, _SentinelProcess
 
 from . import deployfiles as df
 
@@ -228,20 +228,27 @@ def test_compose_cluster_mirrors_the_local_cluster_with_replicas(tmp_path):
     assert project["services"]["app"]["depends_on"][init]["condition"] == "service_completed_successfully"
 
 
-def test_compose_sentinel_has_one_primary_one_replica_three_sentinels():
+def test_compose_sentinel_mirrors_the_local_sentinel_set_up(tmp_path):
+    """1 primary, 1 replica, 3 sentinels with quorum 2: what tests/servers.py LocalSentinel spawns."""
+    local = LocalSentinel(tmp_path)
+    local_config = (tmp_path / "s" / "sentinel.conf")
+    (tmp_path / "s").mkdir()
+    _SentinelProcess(tmp_path / "s", "svc", 6379).command()
+    local_quorum = int(re.search(r"sentinel monitor svc \S+ 6379 (\d+)", local_config.read_text()).group(1))
     project = df.compose_project("sentinel")
     commands = _redis_commands(project)
     data_nodes = {n: c for n, c in commands.items() if "exec redis-server" in c and n != "redis"}
     sentinels = {n: c for n, c in commands.items() if "redis-sentinel" in c}
     replicas = [n for n, c in data_nodes.items() if "--replicaof" in c]
     primaries = [n for n, c in data_nodes.items() if "--replicaof" not in c]
-    assert (len(primaries), len(replicas), len(sentinels)) == (1, 1, 3)
+    counts = (len(primaries), len(replicas), len(sentinels))
+    assert counts == (1, local.replica_count, local.sentinel_count) == (1, 1, 3)
     assert f"--replicaof {primaries[0]} 6379" in data_nodes[replicas[0]]
     app_env = df.compose_environment(project["services"]["app"])
     for command in sentinels.values():
         monitor = re.search(r"sentinel monitor (\S+) (\S+) 6379 (\d+)", command)
         assert monitor.group(1) == app_env["REDIS_SENTINEL_SERVICE"] and monitor.group(2) == primaries[0]
-        assert int(monitor.group(3)) == len(sentinels) // 2 + 1  # a majority
+        assert int(monitor.group(3)) == local_quorum == len(sentinels) // 2 + 1  # a majority
     assert sorted(a.split(":")[0] for a in app_env["REDIS_SENTINELS"].split(",")) == sorted(sentinels)
     for name in data_nodes:  # failover: each may become primary or replica, and the app's user exists on both
         assert "--masterauth" in data_nodes[name] and "--user winkr on" in data_nodes[name]
