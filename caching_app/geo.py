@@ -14,6 +14,7 @@ stale members are pruned, a bounded batch per search). Both keys share one hash 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,20 +83,21 @@ class LocationIndex:
         validate_coordinates(lat, lon)
         self.set_many([(user_id, lat, lon)])
 
-    def set_many(self, locations: list[tuple[object, float, float]], updated_at: float | None = None) -> int:
-        """Store ``(user_id, lat, lon)`` triples in one transaction; idempotent."""
-        if not locations:
+    def set_many(self, locations: Iterable[tuple[Any, ...]]) -> int:
+        """Store ``(user_id, lat, lon)`` or ``(user_id, lat, lon, updated_at)`` in one transaction; idempotent."""
+        now = self.clock()
+        rows = [(str(row[0]), row[1], row[2], row[3] if len(row) > 3 else now) for row in locations]
+        if not rows:
             return 0
-        now = self.clock() if updated_at is None else updated_at
         try:
             with self.client.pipeline(transaction=True) as pipe:
-                members = [value for user_id, lat, lon in locations for value in (lon, lat, str(user_id))]
+                members = [value for user_id, lat, lon, _ in rows for value in (lon, lat, user_id)]
                 pipe.geoadd(self.locations_key, members)
-                pipe.zadd(self.updated_key, {str(user_id): now for user_id, _, _ in locations})
+                pipe.zadd(self.updated_key, {user_id: updated for user_id, _, _, updated in rows})
                 pipe.execute()
         except RedisError as exc:
             raise CacheUnavailable(f"could not store locations: {exc}") from exc
-        return len(locations)
+        return len(rows)
 
     def remove(self, user_id: object) -> None:
         try:
