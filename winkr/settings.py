@@ -188,6 +188,16 @@ WINKR_CACHING = {
         "geospatial": env_duration("CACHE_GEOSPATIAL_TTL", 10 * 60),
     },
 }
+# The cache API (caching_app.service): serializer, stampede lock, warmers for `manage.py warm_cache`.
+WINKR_CACHE_SERVICE = {
+    "SERIALIZER": env_str("CACHE_SERIALIZER", "json"),
+    "WARMERS": {
+        "user_profile": "winkr.demo.warming.ProfileWarmer",
+        "photo_metadata": "winkr.demo.warming.PhotoMetadataWarmer",
+        "match_recommendations": "winkr.demo.warming.RecommendationsWarmer",
+        "geospatial": "winkr.demo.warming.LocationWarmer",
+    },
+}
 
 # --- sessions_app -------------------------------------------------------------------------
 SESSION_COOKIE_AGE = int(env_duration("SESSION_TTL", 14 * 86400))
