@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
+from caching_app.conf import caching_settings
 from caching_app.decorators import cached
 from caching_app.serializers import CacheSerializer
 from caching_app.service import cache_service
-from caching_app.service_conf import service_settings
 from winkr.demo.models import Profile
 
 PROFILE = {"user_id": 1, "display_name": "Ada", "bio": "x" * 200, "age": 36, "gender": "woman",
@@ -39,12 +39,12 @@ def _profile_gets(bench) -> None:
     url = f"/api/profiles/{target.pk}/"
 
     def cached_get():
-        service_settings.ENABLED = True  # instance attribute: no settings reload inside the timed loop
+        caching_settings.ENABLED = True  # instance attribute: no settings reload inside the timed loop
         response = client.get(url)
         assert response.status_code == 200
 
     def uncached_get():
-        service_settings.ENABLED = False
+        caching_settings.ENABLED = False
         response = client.get(url)
         assert response.status_code == 200
 
@@ -53,7 +53,7 @@ def _profile_gets(bench) -> None:
                                anchor=uncached_get, anchor_name="same view, caching off", number=400,
                                target="faster than uncached", target_ratio=1.0)
     finally:
-        service_settings.reload()
+        caching_settings.reload()
     bench.figure("caching", "GET /api/profiles/{id}/ cached", round(1e6 / result.ours_median), "requests/s")
     bench.figure("caching", "GET /api/profiles/{id}/ uncached", round(1e6 / result.anchor_median), "requests/s")
 

@@ -1,6 +1,6 @@
 """User locations in a Redis GEO set, and ``nearby(user, radius_km, limit)``.
 
-Alias: ``cache`` by default (``WINKR_CACHE_SERVICE["GEO_ALIAS"]``). The GEO set is an index
+Alias: ``cache`` by default (``WINKR_CACHING["GEO_ALIAS"]``). The GEO set is an index
 derived from data the database keeps (the demo's ``Profile.latitude/longitude``), so losing
 it loses nothing: ``manage.py warm_cache --kind geospatial`` rebuilds it, and clients refresh
 their location anyway. Putting it on ``state`` would let a regenerable index compete with
@@ -25,7 +25,6 @@ from .conf import caching_settings
 from .connections import get_redis
 from .keys import make_key
 from .service import CacheUnavailable
-from .service_conf import service_settings
 
 # Redis stores positions as 52-bit geohashes in Web Mercator, which cannot reach the poles.
 MAX_LATITUDE = 85.05112878
@@ -65,7 +64,7 @@ class LocationIndex:
 
     @property
     def client(self) -> Any:
-        return get_redis(self._alias or service_settings.GEO_ALIAS)
+        return get_redis(self._alias or caching_settings.GEO_ALIAS)
 
     @property
     def locations_key(self) -> str:

@@ -43,7 +43,6 @@ from .conf import caching_settings
 from .connections import get_async_redis, get_redis
 from .keys import make_key
 from .serializers import CacheSerializer, SerializationError
-from .service_conf import service_settings
 
 logger = logging.getLogger(__name__)
 
@@ -113,15 +112,15 @@ class CacheService:
     # --- configuration (read at call time) ------------------------------------------------
     @property
     def alias(self) -> str:
-        return self._alias or service_settings.ALIAS
+        return self._alias or caching_settings.ALIAS
 
     @property
     def enabled(self) -> bool:
-        return bool(service_settings.ENABLED)
+        return bool(caching_settings.ENABLED)
 
     @property
     def serializer(self) -> CacheSerializer:
-        config = (service_settings.SERIALIZER, service_settings.COMPRESS_MIN_BYTES, service_settings.COMPRESS_LEVEL)
+        config = (caching_settings.SERIALIZER, caching_settings.COMPRESS_MIN_BYTES, caching_settings.COMPRESS_LEVEL)
         if config != self._serializer_config:
             self._serializer = CacheSerializer(*config)
             self._serializer_config = config
@@ -140,10 +139,10 @@ class CacheService:
 
     def fresh_lifetime(self, kind: str, ttl: float | None = None) -> float:
         """TTL with downward jitter, so keys written together do not all expire together."""
-        return self.ttl(kind, ttl) * (1.0 - service_settings.TTL_JITTER * self.random())
+        return self.ttl(kind, ttl) * (1.0 - caching_settings.TTL_JITTER * self.random())
 
     def group_ttl(self, hard_ttl: float) -> int:
-        longest = max(caching_settings.TTLS.values(), default=0) + service_settings.STALE_GRACE
+        longest = max(caching_settings.TTLS.values(), default=0) + caching_settings.STALE_GRACE
         return int(max(longest, hard_ttl)) + 60
 
     # --- keys ------------------------------------------------------------------------------
@@ -176,7 +175,7 @@ class CacheService:
     def _payload(self, entry: CacheEntry, value: Any, ttl: float | None, gen: str) -> tuple[bytes, int]:
         fresh = self.fresh_lifetime(entry.kind, ttl)
         payload = self.serializer.dumps([gen, self.clock() + fresh, value])
-        return payload, int((fresh + service_settings.STALE_GRACE) * 1000)
+        return payload, int((fresh + caching_settings.STALE_GRACE) * 1000)
 
     def _degraded(self, entry: CacheEntry | None, kind: str, exc: Exception) -> None:
         logger.warning("Cache alias %r failed for %s, treated as a miss: %r", self.alias, entry or kind, exc)
@@ -265,12 +264,12 @@ class CacheService:
     def _fill(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None, stale: Any) -> tuple[Any, bool]:
         lock, acquired = None, False
         try:
-            lock = get_redis(self.alias).lock(entry.lock_key, timeout=service_settings.LOCK_TIMEOUT, blocking=False)
+            lock = get_redis(self.alias).lock(entry.lock_key, timeout=caching_settings.LOCK_TIMEOUT, blocking=False)
             acquired = lock.acquire()
             if not acquired and stale is not MISSING:
                 metrics.count("stale_served", entry.kind)
                 return stale, True
-            deadline, delay, gen = time.monotonic() + service_settings.LOCK_WAIT, 0.005, None
+            deadline, delay, gen = time.monotonic() + caching_settings.LOCK_WAIT, 0.005, None
             while not acquired and time.monotonic() < deadline:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
@@ -286,7 +285,7 @@ class CacheService:
                     return value, True
             else:
                 logger.warning("Waited %.1fs for %s to be computed elsewhere; computing it here",
-                               service_settings.LOCK_WAIT, entry.key)
+                               caching_settings.LOCK_WAIT, entry.key)
             token = self._current_gen(entry, gen)  # fixed before loading: see the module docstring
         except RedisError as exc:
             self._degraded(entry, entry.kind, exc)
@@ -295,13 +294,14 @@ class CacheService:
             return loader(), False
         try:
             value = loader()
+            # Store before releasing the lock, or a waiter could take it, miss, and load again.
+            try:
+                self._write(entry, value, ttl, token)
+            except RedisError as exc:
+                self._degraded(entry, entry.kind, exc)
         finally:
             if acquired:
                 self._release(lock)
-        try:
-            self._write(entry, value, ttl, token)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
         return value, False
 
     @staticmethod
@@ -436,12 +436,12 @@ class CacheService:
         lock, acquired = None, False
         try:
             lock = get_async_redis(self.alias).lock(
-                entry.lock_key, timeout=service_settings.LOCK_TIMEOUT, blocking=False)
+                entry.lock_key, timeout=caching_settings.LOCK_TIMEOUT, blocking=False)
             acquired = await lock.acquire()
             if not acquired and stale is not MISSING:
                 metrics.count("stale_served", entry.kind)
                 return stale, True
-            deadline, delay, gen = time.monotonic() + service_settings.LOCK_WAIT, 0.005, None
+            deadline, delay, gen = time.monotonic() + caching_settings.LOCK_WAIT, 0.005, None
             while not acquired and time.monotonic() < deadline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
@@ -456,7 +456,7 @@ class CacheService:
                     return value, True
             else:
                 logger.warning("Waited %.1fs for %s to be computed elsewhere; computing it here",
-                               service_settings.LOCK_WAIT, entry.key)
+                               caching_settings.LOCK_WAIT, entry.key)
             token = await self._acurrent_gen(entry, gen)
         except RedisError as exc:
             self._degraded(entry, entry.kind, exc)
@@ -465,13 +465,14 @@ class CacheService:
             return await loader(), False
         try:
             value = await loader()
+            # Store before releasing the lock, or a waiter could take it, miss, and load again.
+            try:
+                await self._awrite(entry, value, ttl, token)
+            except RedisError as exc:
+                self._degraded(entry, entry.kind, exc)
         finally:
             if acquired:
                 await self._arelease(lock)
-        try:
-            await self._awrite(entry, value, ttl, token)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
         return value, False
 
     @staticmethod

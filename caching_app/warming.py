@@ -1,7 +1,7 @@
 """Cache warming: the contract a warmer implements and how ``manage.py warm_cache`` finds them.
 
 caching_app does not know the project's models, so each warmable kind names a
-:class:`Warmer` subclass in ``WINKR_CACHE_SERVICE["WARMERS"]`` (``{kind: "dotted.Path"}``);
+:class:`Warmer` subclass in ``WINKR_CACHING["WARMERS"]`` (``{kind: "dotted.Path"}``);
 the demo API registers its own in ``winkr/settings.py``.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .service_conf import service_settings
+from .conf import caching_settings
 
 
 class Warmer:
@@ -34,16 +34,16 @@ class Warmer:
 
 def get_warmers() -> dict[str, Warmer]:
     """Configured warmers by kind, instantiated; ImproperlyConfigured names a bad entry."""
-    configured = service_settings.WARMERS
+    configured = caching_settings.WARMERS
     if not isinstance(configured, dict):
-        raise ImproperlyConfigured("WINKR_CACHE_SERVICE['WARMERS'] must be a dict of kind -> dotted path.")
+        raise ImproperlyConfigured("WINKR_CACHING['WARMERS'] must be a dict of kind -> dotted path.")
     warmers = {}
     for kind, path in configured.items():
         try:
             warmer_class = import_string(path) if isinstance(path, str) else path
         except ImportError as exc:
             raise ImproperlyConfigured(
-                f"WINKR_CACHE_SERVICE['WARMERS'][{kind!r}]: cannot import {path!r}: {exc}"
+                f"WINKR_CACHING['WARMERS'][{kind!r}]: cannot import {path!r}: {exc}"
             ) from exc
         warmers[kind] = warmer_class()
     return warmers

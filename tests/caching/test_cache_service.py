@@ -6,7 +6,6 @@ from django.test import override_settings
 from caching_app import metrics
 from caching_app.connections import get_redis
 from caching_app.service import KINDS, CacheService, cache_service, user_group
-from caching_app.service_conf import SERVICE_DEFAULTS
 
 
 def raw_ttl(entry):
@@ -34,9 +33,8 @@ def test_typed_operations_round_trip():
 def test_each_kind_uses_its_ttl_with_downward_jitter(kind, settings):
     ttls = {"user_profile": 100, "photo_metadata": 200, "match_recommendations": 300, "api_response": 400,
             "geospatial": 500}
-    with override_settings(WINKR_CACHING={**settings.WINKR_CACHING, "TTLS": ttls},
-                           WINKR_CACHE_SERVICE={**settings.WINKR_CACHE_SERVICE, "STALE_GRACE": 0,
-                                                "TTL_JITTER": 0.1}):
+    with override_settings(WINKR_CACHING={**settings.WINKR_CACHING, "TTLS": ttls, "STALE_GRACE": 0,
+                                          "TTL_JITTER": 0.1}):
         entries = [cache_service.entry(kind, index) for index in range(30)]
         for entry in entries:
             cache_service.set(entry, "v")
@@ -46,7 +44,7 @@ def test_each_kind_uses_its_ttl_with_downward_jitter(kind, settings):
 
 
 def test_explicit_ttl_and_stale_grace(settings):
-    with override_settings(WINKR_CACHE_SERVICE={**settings.WINKR_CACHE_SERVICE, "STALE_GRACE": 20,
+    with override_settings(WINKR_CACHING={**settings.WINKR_CACHING, "STALE_GRACE": 20,
                                                 "TTL_JITTER": 0}):
         entry = cache_service.entry("api_response", "x")
         cache_service.set(entry, 1, ttl=10)
@@ -109,7 +107,7 @@ def test_expired_value_served_stale_while_another_caller_recomputes():
 
 
 def test_msgpack_and_compression_through_the_service(settings):
-    with override_settings(WINKR_CACHE_SERVICE={**settings.WINKR_CACHE_SERVICE, "SERIALIZER": "msgpack",
+    with override_settings(WINKR_CACHING={**settings.WINKR_CACHING, "SERIALIZER": "msgpack",
                                                 "COMPRESS_MIN_BYTES": 100}):
         entry = cache_service.entry("api_response", "big")
         cache_service.set(entry, {"text": "y" * 10000})
@@ -118,7 +116,7 @@ def test_msgpack_and_compression_through_the_service(settings):
 
 
 def test_disabled_service_always_loads(settings):
-    with override_settings(WINKR_CACHE_SERVICE={**SERVICE_DEFAULTS, "ENABLED": False}):
+    with override_settings(WINKR_CACHING={**settings.WINKR_CACHING, "ENABLED": False}):
         calls = []
         entry = cache_service.entry("api_response", "off")
         for _ in range(2):

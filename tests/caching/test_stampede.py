@@ -15,7 +15,7 @@ CALLERS = 20
 @pytest.fixture(autouse=True)
 def _patient_waiters(settings):
     """Waiters give up after LOCK_WAIT and load themselves; a loaded CI box must not trigger that here."""
-    settings.WINKR_CACHE_SERVICE = {**settings.WINKR_CACHE_SERVICE, "LOCK_WAIT": 10.0}
+    settings.WINKR_CACHING = {**settings.WINKR_CACHING, "LOCK_WAIT": 10.0}
 
 
 def test_twenty_threads_missing_together_load_once():
@@ -82,7 +82,7 @@ def test_lock_holder_that_never_finishes_only_delays_others(settings):
 
     entry = cache_service.entry("api_response", "stuck")
     get_redis("cache").set(entry.lock_key, "someone-else", px=60_000)
-    settings.WINKR_CACHE_SERVICE = {**settings.WINKR_CACHE_SERVICE, "LOCK_WAIT": 0.2}
+    settings.WINKR_CACHING = {**settings.WINKR_CACHING, "LOCK_WAIT": 0.2}
     start = time.monotonic()
     assert cache_service.get_or_set(entry, lambda: "computed") == "computed"
     assert time.monotonic() - start < 5.0

@@ -1,4 +1,4 @@
-"""Warmers for ``manage.py warm_cache`` (registered in WINKR_CACHE_SERVICE["WARMERS"])."""
+"""Warmers for ``manage.py warm_cache`` (registered in WINKR_CACHING["WARMERS"])."""
 
 from __future__ import annotations
 

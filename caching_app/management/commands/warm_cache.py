@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 from tqdm import tqdm
 
+from caching_app.conf import caching_settings
 from caching_app.connections import get_redis
 from caching_app.service import CacheUnavailable
-from caching_app.service_conf import service_settings
 from caching_app.warming import get_warmers
 
 
@@ -39,10 +39,10 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if not warmers:
-            raise CommandError("Nothing to warm: WINKR_CACHE_SERVICE['WARMERS'] names no warmer.")
+            raise CommandError("Nothing to warm: WINKR_CACHING['WARMERS'] names no warmer.")
         if kind is not None and kind not in warmers:
             raise CommandError(f"Cannot warm {kind!r}: warmable kinds are {', '.join(sorted(warmers))}.")
-        alias = service_settings.ALIAS
+        alias = caching_settings.ALIAS
         try:
             get_redis(alias).ping()
         except RedisError as exc:
