@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,7 +18,10 @@ from rest_framework.views import APIView
 
 from . import services
 from .conf import sessions_settings
+from .middleware import RETRY_AFTER_SECONDS
 from .serializers import DeviceSessionSerializer, PresenceSerializer
+
+logger = logging.getLogger(__name__)
 
 
 class StoreUnavailable(APIException):
@@ -31,7 +35,10 @@ class SessionStoreAPIView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RedisError):
-            exc = StoreUnavailable()
+            logger.warning("Redis unavailable during %s %s: %r", self.request.method, self.request.path, exc)
+            unavailable = StoreUnavailable()
+            return Response({"detail": unavailable.detail, "code": unavailable.default_code},
+                            status=unavailable.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return super().handle_exception(exc)
 
 
