@@ -109,6 +109,8 @@ LOGGING = {
 # --- Production hardening (on whenever DEBUG is off) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Probes from the kubelet or Docker speak plain HTTP inside the pod: never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^health"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,12 @@
+"""Benchmark settings: the project's settings as production runs them (DEBUG off)."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdef0123456789abcdef")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+
+from winkr.settings import *  # noqa: E402,F403
+
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
