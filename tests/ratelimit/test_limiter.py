@@ -26,7 +26,10 @@ def test_exactly_the_limit_passes(algorithm):
     assert [r.allowed for r in results] == [True] * 5 + [False] * 3
     assert [r.remaining for r in results] == [4, 3, 2, 1, 0, 0, 0, 0]
     assert results[0].limit == 5
-    assert 0 < results[-1].retry_after <= 3600
+    # The exact log frees a slot within one window. The O(1) counter weighs the full fixed window
+    # it just filled into the next one, so it may ask for up to window / limit more than that.
+    longest_wait = 3600 if algorithm == "sliding_log" else 3600 + 3600 / 5
+    assert 0 < results[-1].retry_after <= longest_wait
     assert results[0].retry_after == 0
 
 
