@@ -33,7 +33,7 @@ def main() -> int:
     server = RedisServerProcess(workdir / "redis").start()
     os.environ["REDIS_URL"] = server.url
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # never a caller's (e.g. the test suite's)
     try:
         import django
         from django.core.management import call_command
