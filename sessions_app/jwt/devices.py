@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sessions_app import services
+
 from .blacklist import blacklist
 from .conf import jwt_settings
 from .websocket import notify_revoked, user_group
@@ -17,8 +19,6 @@ from .websocket import notify_revoked, user_group
 
 def start(user: Any, *, ip: str | None, user_agent: str | None, device: dict | None) -> str:
     """Create the device session of a new login; returns its id (the ``sid`` claim)."""
-    from sessions_app import services
-
     session = services.create_session(user.pk, kind=jwt_settings.SESSION_KIND, ip=ip, user_agent=user_agent,
                                       device=device or None)
     return session.id
@@ -26,30 +26,22 @@ def start(user: Any, *, ip: str | None, user_agent: str | None, device: dict | N
 
 def is_live(session_id: str, user_id: str) -> bool:
     """The device session still exists and belongs to ``user_id`` (refresh checks this)."""
-    from sessions_app import services  # TEMPORARY lazy import until sessions is merged
-
     session = services.get_session(session_id)
     return session is not None and str(session.user_id) == str(user_id)
 
 
 def touch(session_id: str) -> None:
-    from sessions_app import services  # TEMPORARY lazy import until sessions is merged
-
     services.update_session_activity(session_id)
 
 
 def end(user_id: object, session_id: str, *, reason: str = "logout") -> None:
     """Log one device out: its tokens die at once, its device session is deleted, its sockets close."""
-    from sessions_app import services  # TEMPORARY lazy import until sessions is merged
-
     blacklist.revoke_session(user_id, session_id)
     services.delete_session(session_id, reason=reason)
 
 
 def end_all(user_id: object) -> int:
     """Log the user out everywhere: every token (one write), every device and cookie session."""
-    from sessions_app import services  # TEMPORARY lazy import until sessions is merged
-
     blacklist.revoke_user(user_id)
     count = services.delete_all_sessions(user_id, reason="logout")
     notify_revoked([user_group(user_id)], "user_revoked")

@@ -24,12 +24,9 @@ def on_device_session_revoked(sender: Any, *, session_id: str, user_id: str, kin
 
 
 def connect() -> None:
-    try:  # TEMPORARY until the sessions branch is merged
-        from sessions_app.signals import device_session_revoked
-    except ImportError:
-        device_session_revoked = None
-    if device_session_revoked is not None:
-        device_session_revoked.connect(on_device_session_revoked, dispatch_uid="winkr_jwt.device_session_revoked")
+    from sessions_app.signals import device_session_revoked
+
+    device_session_revoked.connect(on_device_session_revoked, dispatch_uid="winkr_jwt.device_session_revoked")
     user_model = get_user_model()
     post_save.connect(on_user_changed, sender=user_model, dispatch_uid="winkr_jwt.user_saved")
     post_delete.connect(on_user_changed, sender=user_model, dispatch_uid="winkr_jwt.user_deleted")

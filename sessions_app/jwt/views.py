@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
+from sessions_app.devices import client_ip, device_sent_by
+
 from . import devices, metrics, users
 from .authentication import RedisJWTAuthentication, token_claims
 from .blacklist import blacklist
@@ -38,17 +40,20 @@ class RedisUnavailable(APIException):
 
 
 class AuthAPIView(APIView):
-    """Turns a Redis outage into a 503 JSON (the connection layer reconnects by itself)."""
+    """Turns a Redis outage into a 503 JSON (the connection layer reconnects by itself).
+
+    Refused credentials are 401 with ``WWW-Authenticate`` even on views without
+    authentication classes (as simplejwt's ``TokenViewBase`` does), not DRF's 403.
+    """
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return RedisJWTAuthentication().authenticate_header(request)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RedisError):
             logger.error("Redis error in %s: %r", type(self).__name__, exc)
             exc = RedisUnavailable()
         return super().handle_exception(exc)
-
-
-def client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RegisterView(AuthAPIView):
@@ -89,8 +94,10 @@ class TokenObtainView(AuthAPIView):
         if user is None or not user.is_active:
             raise AuthenticationFailed(_("No active account found with the given credentials"),
                                        code="no_active_account")
+        # Device info: the body's "device" object, else the X-Device-* headers sessions_app reads.
+        device = {k: v for k, v in (data.get("device") or {}).items() if v} or device_sent_by(request)
         session_id = devices.start(user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"),
-                                   device=dict(data.get("device") or {}))
+                                   device=device)
         refresh = SessionRefreshToken.for_session(user, session_id)
         for throttle in self.get_throttles():  # a good password is not a failed attempt
             release = getattr(throttle, "release", None)
