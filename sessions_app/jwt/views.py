@@ -152,6 +152,20 @@ class TokenRefreshView(AuthAPIView):
         return Response({"access": str(new.access_token), "refresh": str(new)})
 
 
+class MeView(AuthAPIView):
+    """Who this token belongs to, and its device session."""
+
+    authentication_classes = [RedisJWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: inline_serializer("TokenOwner", {
+        "id": serializers.IntegerField(), "username": serializers.CharField(),
+        "session_id": serializers.CharField(allow_null=True)})})
+    def get(self, request: Request) -> Response:
+        return Response({"id": request.user.pk, "username": request.user.get_username(),
+                         "session_id": request.auth.get(SESSION_CLAIM)})
+
+
 class LogoutView(AuthAPIView):
     """Log this device out: its access and refresh tokens stop working on the next request."""
 
