@@ -27,7 +27,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from caching_app.connections import get_async_redis, get_redis
-from caching_app.keys import make_key
+from caching_app.keys import SEPARATOR, escape_part, make_key
 
 from . import metrics
 from .claims import TokenClaims
@@ -38,20 +38,27 @@ ROTATED = b"rotated"
 _ROTATE_LUA = (Path(__file__).parent / "lua" / "rotate_refresh.lua").read_text()
 
 
-def token_key(user_id: object, jti: object) -> str:
-    return make_key(NAMESPACE, "t", jti, tag=user_id)
+def user_prefix(user_id: object) -> str:
+    """``<prefix>:jwt:{<user>}``: every marker of a user shares this hash tag (one slot on Cluster)."""
+    return make_key(NAMESPACE, tag=user_id)
 
 
-def session_key(user_id: object, session_id: object) -> str:
-    return make_key(NAMESPACE, "s", session_id, tag=user_id)
+# The builders below equal make_key(NAMESPACE, kind, part, tag=user_id) (a test proves it); they
+# escape the user's prefix once per request instead of once per key, which is measurable here.
+def token_key(user_id: object, jti: object, *, prefix: str | None = None) -> str:
+    return f"{prefix or user_prefix(user_id)}{SEPARATOR}t{SEPARATOR}{escape_part(jti)}"
 
 
-def cutoff_key(user_id: object) -> str:
-    return make_key(NAMESPACE, "before", tag=user_id)
+def session_key(user_id: object, session_id: object, *, prefix: str | None = None) -> str:
+    return f"{prefix or user_prefix(user_id)}{SEPARATOR}s{SEPARATOR}{escape_part(session_id)}"
 
 
-def user_row_key(user_id: object) -> str:
-    return make_key(NAMESPACE, "user", tag=user_id)
+def cutoff_key(user_id: object, *, prefix: str | None = None) -> str:
+    return f"{prefix or user_prefix(user_id)}{SEPARATOR}before"
+
+
+def user_row_key(user_id: object, *, prefix: str | None = None) -> str:
+    return f"{prefix or user_prefix(user_id)}{SEPARATOR}user"
 
 
 def revocation_ttl() -> int:
@@ -138,11 +145,12 @@ class TokenBlacklist:
     # -- the hot path ---------------------------------------------------------------------------
     @staticmethod
     def check_keys(claims: TokenClaims, *, with_user: bool) -> list[str]:
-        keys = [token_key(claims.user_id, claims.jti), cutoff_key(claims.user_id)]
+        prefix = user_prefix(claims.user_id)
+        keys = [token_key(None, claims.jti, prefix=prefix), cutoff_key(None, prefix=prefix)]
         if claims.sid is not None:
-            keys.append(session_key(claims.user_id, claims.sid))
+            keys.append(session_key(None, claims.sid, prefix=prefix))
         if with_user:
-            keys.append(user_row_key(claims.user_id))
+            keys.append(user_row_key(None, prefix=prefix))
         return keys
 
     @staticmethod

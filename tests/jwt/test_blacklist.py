@@ -149,6 +149,17 @@ def test_check_and_rotation_work_on_cluster(user, mint, redis_cluster, use_redis
     redis_cluster.flush()
 
 
+@pytest.mark.parametrize("user_id", ["42", "a:b{c}%", "x" * 300])
+def test_key_builders_equal_make_key(user_id):
+    from caching_app.keys import make_key
+    from sessions_app.jwt.blacklist import user_row_key
+
+    assert token_key(user_id, "j:1") == make_key("jwt", "t", "j:1", tag=user_id)
+    assert session_key(user_id, "s{1}") == make_key("jwt", "s", "s{1}", tag=user_id)
+    assert cutoff_key(user_id) == make_key("jwt", "before", tag=user_id)
+    assert user_row_key(user_id) == make_key("jwt", "user", tag=user_id)
+
+
 def test_refresh_token_is_a_session_token_with_precise_iat(user):
     refresh = SessionRefreshToken.for_session(user, "abc")
     access = refresh.access_token
