@@ -43,16 +43,22 @@ class AppSettings:
         if attr.startswith("_") or attr not in self.defaults:
             raise AttributeError(f"Invalid {self.setting_name} setting: {attr!r}")
         value = self.user_settings.get(attr, self.defaults[attr])
-        if attr in self.import_strings and isinstance(value, str):
-            try:
-                value = import_string(value)
-            except ImportError as exc:
-                raise ImproperlyConfigured(
-                    f"Could not import {value!r} for {self.setting_name}[{attr!r}]: {exc}"
-                ) from exc
+        if attr in self.import_strings:
+            value = self._import(value, attr)
         setattr(self, attr, value)
         self._cached.add(attr)
         return value
+
+    def _import(self, value: Any, attr: str) -> Any:
+        """Dotted paths become objects: a string, or each item of a list/tuple (as DRF's perform_import)."""
+        if isinstance(value, (list, tuple)):
+            return [self._import(item, attr) for item in value]
+        if not isinstance(value, str):
+            return value
+        try:
+            return import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"Could not import {value!r} for {self.setting_name}[{attr!r}]: {exc}") from exc
 
     def reload(self) -> None:
         for attr in self._cached:

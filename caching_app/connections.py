@@ -235,6 +235,10 @@ class RedisConnections:
             client = clients[alias] = build_async_client(self.config(alias))
         return client
 
+    def built_clients(self) -> dict[str, Any]:
+        """The sync clients built so far in this process, by alias (for pool statistics)."""
+        return dict(self._sync)
+
     def reset(self) -> None:
         """Forget every client and configuration (tests, settings changes)."""
         with self._lock:

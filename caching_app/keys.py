@@ -11,20 +11,22 @@ slot.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from .conf import caching_settings
 
 SEPARATOR = ":"
 MAX_PART_LENGTH = 200
 _ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("{"): "%7B", ord("}"): "%7D"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def escape_part(part: object) -> str:
     """Make one key part safe: no separators or braces, bounded length, never empty."""
     text = part.decode("utf-8", "backslashreplace") if isinstance(part, bytes) else str(part)
     text = text.translate(_ESCAPES)
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        text = "".join(f"%{ord(ch):02X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(lambda match: f"%{ord(match.group()):02X}", text)
     if len(text) > MAX_PART_LENGTH:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         text = f"{text[:64]}~{digest}"

@@ -111,6 +111,8 @@ LOGGING = {
 # --- Production hardening (on whenever DEBUG is off) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Probes from the kubelet or Docker speak plain HTTP inside the pod: never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^health"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -241,7 +243,25 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- ratelimit_app ---------------------------------------------------------------------------
-WINKR_RATELIMIT: dict = {}
+# Exact Redis throttles for every DRF view (views opt into endpoint limits with throttle_scope;
+# the login view uses ratelimit_app.throttling.LoginRateThrottle). Rates: "100/min", "5/15m";
+# several comma-separated rates all apply (burst and sustained).
+WINKR_RATELIMIT = {
+    "RATES": {
+        "anon": env_list("RATELIMIT_ANON", ["20/s", "1000/h"]),
+        "user": env_list("RATELIMIT_USER", ["50/s", "5000/h"]),
+        "login": env_list("RATELIMIT_LOGIN", ["5/15m", "20/day"]),
+    },
+    "ALGORITHM": env_str("RATELIMIT_ALGORITHM", "sliding_log"),
+    "FAIL_OPEN": env_bool("RATELIMIT_FAIL_OPEN", True),
+    "FAIL_CLOSED_SCOPES": env_list("RATELIMIT_FAIL_CLOSED_SCOPES", ["login"]),
+    "TRUSTED_PROXIES": env_int("RATELIMIT_TRUSTED_PROXIES", 0),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "ratelimit_app.throttling.AnonRateThrottle",
+    "ratelimit_app.throttling.UserRateThrottle",
+    "ratelimit_app.throttling.ScopedRateThrottle",
+]
 
 # --- realtime_app (Channels) ----------------------------------------------------------------
 CHANNEL_LAYERS = {

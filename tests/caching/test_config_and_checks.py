@@ -120,3 +120,22 @@ def test_env_duration_error_names_variable(monkeypatch):
     monkeypatch.setenv("WINKR_TEST_DURATION", "soon")
     with pytest.raises(ImproperlyConfigured, match="WINKR_TEST_DURATION"):
         env_duration("WINKR_TEST_DURATION", 1)
+
+
+def test_app_settings_import_strings_and_reload():
+    from caching_app.conf import AppSettings
+
+    app_settings = AppSettings("WINKR_TEST_APP", {"HOOK": None, "HOOKS": [], "SIZE": 3}, ["HOOK", "HOOKS"])
+    hooks = {"HOOK": "caching_app.keys.make_key", "HOOKS": ["caching_app.keys.hash_tag"]}
+    with override_settings(WINKR_TEST_APP=hooks):
+        assert app_settings.HOOK is make_key
+        assert app_settings.HOOKS == [hash_tag]
+        assert app_settings.SIZE == 3
+    with override_settings(WINKR_TEST_APP={"SIZE": 5, "SIZ": 1}):
+        assert app_settings.SIZE == 5
+        assert app_settings.unknown_keys() == ["SIZ"]
+    with override_settings(WINKR_TEST_APP={"HOOK": "caching_app.nope.missing"}):
+        with pytest.raises(ImproperlyConfigured, match=r"WINKR_TEST_APP\['HOOK'\]"):
+            _ = app_settings.HOOK
+    with pytest.raises(AttributeError, match="Invalid WINKR_TEST_APP setting"):
+        _ = app_settings.NOT_A_SETTING

@@ -1,0 +1,41 @@
+"""System checks for WINKR_HEALTH."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import HEALTH_DEFAULTS, health_settings, import_checks
+
+MIN_TOKEN_LENGTH = 24
+
+
+@register(Tags.compatibility)
+def check_health_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    unknown = health_settings.unknown_keys()
+    if unknown:
+        errors.append(Error(
+            f"Unknown WINKR_HEALTH key(s): {', '.join(unknown)}.",
+            hint=f"Known keys: {', '.join(sorted(HEALTH_DEFAULTS))}.", id="winkr_health.E001",
+        ))
+    for key in ("CHECKS", "READINESS_CHECKS"):
+        try:
+            import_checks(key)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), id="winkr_health.E002"))
+    for key in ("TIMEOUT", "PROBE_SOCKET_TIMEOUT", "MAX_REPLICATION_LAG"):
+        value = getattr(health_settings, key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            errors.append(Error(f"WINKR_HEALTH[{key!r}] must be a positive number of seconds, got {value!r}.",
+                                id="winkr_health.E003"))
+    token = health_settings.TOKEN
+    if token and len(str(token)) < MIN_TOKEN_LENGTH:
+        errors.append(Warning(
+            f"WINKR_HEALTH['TOKEN'] (HEALTH_TOKEN) is shorter than {MIN_TOKEN_LENGTH} characters.",
+            hint="Use a long random value, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'.",
+            id="winkr_health.W001",
+        ))
+    return errors

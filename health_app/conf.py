@@ -1,0 +1,68 @@
+"""health_app settings: the ``WINKR_HEALTH`` dict, read at call time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from caching_app.conf import AppSettings
+
+HEALTH_DEFAULTS: dict[str, Any] = {
+    # Bearer token that may read component details and metrics (env HEALTH_TOKEN). None: staff only.
+    "TOKEN": None,
+    # The components /health reports, in order. Each is a dotted path to a HealthCheck subclass;
+    # its ``name`` is the key in "components" and the URL /health/<name>. Add or replace freely.
+    "CHECKS": [
+        "health_app.components.redis.RedisCheck",
+        "health_app.components.cache.CacheCheck",
+        "health_app.components.sessions.SessionsCheck",
+        "health_app.components.rate_limit.RateLimitCheck",
+        "health_app.components.pubsub.PubSubCheck",
+    ],
+    # What /health/readiness checks: Redis (every alias) and the database, cheaply.
+    "READINESS_CHECKS": [
+        "health_app.components.redis.RedisPingCheck",
+        "health_app.components.database.DatabaseCheck",
+    ],
+    # Seconds after which a check still running is reported unhealthy (a hung Redis).
+    "TIMEOUT": 3.0,
+    # Connect/read/write timeout of the probes' own Redis clients (no retries), in seconds.
+    "PROBE_SOCKET_TIMEOUT": 1.0,
+    # Redis aliases the redis component probes; None: every alias in WINKR_REDIS.
+    "REDIS_ALIASES": None,
+    # A replica acknowledging later than this (seconds) makes the redis component degraded.
+    "MAX_REPLICATION_LAG": 10,
+}
+
+health_settings = AppSettings("WINKR_HEALTH", HEALTH_DEFAULTS)
+
+
+def import_checks(key: str) -> list[type]:
+    """Import the dotted paths listed in ``WINKR_HEALTH[key]``.
+
+    AppSettings' IMPORT_STRINGS handles single strings only; these are lists, so they are
+    imported here, with the offending entry named in the error.
+    """
+    from .components.base import HealthCheck
+
+    paths = getattr(health_settings, key)
+    if isinstance(paths, str) or not isinstance(paths, list | tuple):
+        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {paths!r}.")
+    classes = []
+    for index, path in enumerate(paths):
+        try:
+            cls = import_string(path)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"Could not import WINKR_HEALTH[{key!r}][{index}] {path!r}: {exc}") from exc
+        if not (isinstance(cls, type) and issubclass(cls, HealthCheck)) or not cls.name:
+            raise ImproperlyConfigured(
+                f"WINKR_HEALTH[{key!r}][{index}] {path!r} is not a HealthCheck subclass with a name."
+            )
+        classes.append(cls)
+    names = [cls.name for cls in classes]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] lists the component name(s) {duplicates} twice.")
+    return classes

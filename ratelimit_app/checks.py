@@ -1,0 +1,58 @@
+"""System checks for ``WINKR_RATELIMIT``: bad rates and settings fail ``manage.py check``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.checks import Error, Tags, register
+
+from .conf import ALGORITHMS, ratelimit_settings
+from .rates import InvalidRate, parse_rates
+
+_SCOPE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@register(Tags.compatibility)
+def check_ratelimit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
+    for key in ratelimit_settings.unknown_keys():
+        errors.append(Error(f"Unknown WINKR_RATELIMIT key {key!r}.",
+                            hint=f"Known keys: {sorted(ratelimit_settings.defaults)}.", id="winkr_ratelimit.E001"))
+    rates = ratelimit_settings.RATES
+    if not isinstance(rates, dict):
+        message = "WINKR_RATELIMIT['RATES'] must be a dict of scope -> rate(s)."
+        return [*errors, Error(message, id="winkr_ratelimit.E002")]
+    for scope, value in rates.items():
+        if not isinstance(scope, str) or not _SCOPE.match(scope):
+            errors.append(Error(f"WINKR_RATELIMIT['RATES'] scope {scope!r} must be letters, digits, '_', '.' or '-'.",
+                                id="winkr_ratelimit.E003"))
+        if value is None:
+            continue
+        try:
+            parsed = parse_rates(value)
+        except InvalidRate as exc:
+            errors.append(Error(f"WINKR_RATELIMIT['RATES'][{scope!r}]: {exc}", id="winkr_ratelimit.E004"))
+            continue
+        windows = [rate.window for rate in parsed]
+        if len(set(windows)) != len(windows):
+            errors.append(Error(f"WINKR_RATELIMIT['RATES'][{scope!r}] has two rates with the same window.",
+                                hint="Keep the stricter one.", id="winkr_ratelimit.E005"))
+    algorithms = {"ALGORITHM": ratelimit_settings.ALGORITHM,
+                  **{f"ALGORITHMS[{scope!r}]": name for scope, name in dict(ratelimit_settings.ALGORITHMS).items()}}
+    for where, name in algorithms.items():
+        if name not in ALGORITHMS:
+            errors.append(Error(f"WINKR_RATELIMIT[{where}] is {name!r}; use one of {ALGORITHMS}.",
+                                id="winkr_ratelimit.E006"))
+    proxies = ratelimit_settings.TRUSTED_PROXIES
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        errors.append(Error(f"WINKR_RATELIMIT['TRUSTED_PROXIES'] must be an integer >= 0, not {proxies!r}.",
+                            id="winkr_ratelimit.E007"))
+    prefix = ratelimit_settings.IPV6_PREFIX
+    if not isinstance(prefix, int) or not 0 <= prefix <= 128:
+        errors.append(Error(f"WINKR_RATELIMIT['IPV6_PREFIX'] must be 0..128, not {prefix!r}.",
+                            id="winkr_ratelimit.E008"))
+    if not isinstance(ratelimit_settings.FAIL_CLOSED_SCOPES, list | tuple | set | frozenset):
+        errors.append(Error("WINKR_RATELIMIT['FAIL_CLOSED_SCOPES'] must be a list of scope names.",
+                            id="winkr_ratelimit.E009"))
+    return errors

@@ -1,0 +1,182 @@
+"""Sliding-window rate limits in Redis: the original design's ``RateLimitConfig``,
+``check_rate_limit`` and ``get_rate_limit_status``.
+
+One check is one EVALSHA of a Lua script (``lua/sliding_log.lua`` or
+``lua/sliding_window.lua``) that reads Redis server time, counts, decides and records
+atomically, whatever the limit; several limits on one key (burst and sustained) are
+checked in the same call and a request is counted in all of them or in none.
+
+Errors from Redis (``redis.exceptions.RedisError``) propagate: the fail-open/closed policy
+belongs to the caller (see :mod:`ratelimit_app.throttling`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from caching_app.conf import caching_settings
+from caching_app.connections import get_redis
+from caching_app.keys import make_key
+
+from .conf import ALGORITHMS, ratelimit_settings
+from .scripts import get_script
+
+KEY_TYPES = ("ip", "user", "custom")
+_SHORT_ALGORITHM = {"sliding_log": "log", "sliding_window": "win"}
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """``requests`` per ``window`` seconds on ``endpoint`` (a scope name), per ``key_type`` key."""
+
+    requests: int
+    window: int
+    endpoint: str = "default"
+    key_type: str = "ip"
+    algorithm: str = "sliding_log"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.requests, int) or self.requests < 1:
+            raise ValueError(f"RateLimitConfig.requests must be a positive integer, not {self.requests!r}.")
+        if not isinstance(self.window, int | float) or self.window < 0.001:
+            raise ValueError(f"RateLimitConfig.window must be a positive number of seconds, not {self.window!r}.")
+        if self.key_type not in KEY_TYPES:
+            raise ValueError(f"RateLimitConfig.key_type must be one of {KEY_TYPES}, not {self.key_type!r}.")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"RateLimitConfig.algorithm must be one of {ALGORITHMS}, not {self.algorithm!r}.")
+
+    @property
+    def window_ms(self) -> int:
+        return int(round(self.window * 1000))
+
+    def redis_key(self, key: str) -> str:
+        return _redis_keys((self,), key, caching_settings.KEY_PREFIX)[0]
+
+
+@lru_cache(maxsize=4096)
+def _redis_keys(configs: tuple[RateLimitConfig, ...], key: str, prefix: str) -> tuple[str, ...]:
+    # The client key is the hash tag: every limit of one client and endpoint lives in one
+    # Cluster slot, so a multi-limit check is one script call on one node. Cached because a
+    # client usually makes many requests (escaping user input costs more than the lookup);
+    # ``prefix`` is part of the cache key so a changed KEY_PREFIX is honoured.
+    return tuple(
+        make_key("rl", c.endpoint, c.key_type, _SHORT_ALGORITHM[c.algorithm], c.requests, c.window_ms, tag=key)
+        for c in configs
+    )
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    """The state of one limit for one key after a check (or a status read)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float  # seconds until the oldest counted request leaves the window (0: nothing counted)
+    retry_after: float  # seconds until one more request would pass (0: it passes now)
+    config: RateLimitConfig = field(repr=False)
+    token: str | None = field(default=None, repr=False)  # the slot taken, for release_rate_limit
+
+    @property
+    def window(self) -> int:
+        return self.config.window
+
+
+@dataclass(frozen=True)
+class RateLimitDecision:
+    """All limits of one check: allowed only if every limit allowed."""
+
+    allowed: bool
+    results: tuple[RateLimitResult, ...]
+    key: str
+    token: str | None
+
+    @property
+    def binding(self) -> RateLimitResult:
+        """The limit that decides: the longest wait if denied, else the fewest remaining."""
+        if not self.allowed:
+            return max(self.results, key=lambda r: r.retry_after)
+        return min(self.results, key=lambda r: (r.remaining / r.limit, -r.reset_after))
+
+    @property
+    def retry_after(self) -> float:
+        return max((r.retry_after for r in self.results), default=0.0)
+
+
+def _validate(configs: Sequence[RateLimitConfig]) -> None:
+    if not configs:
+        raise ValueError("At least one RateLimitConfig is needed.")
+    first = configs[0]
+    for config in configs[1:]:
+        if (config.endpoint, config.key_type, config.algorithm) != (first.endpoint, first.key_type, first.algorithm):
+            raise ValueError("Limits checked together must share endpoint, key_type and algorithm.")
+
+
+def _client(client: Any | None) -> Any:
+    return client if client is not None else get_redis(ratelimit_settings.REDIS_ALIAS)
+
+
+def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:
+    _validate(configs)
+    args: list[Any] = [mode, token]
+    for config in configs:
+        args.extend((config.requests, config.window_ms))
+    redis_client = _client(client)
+    script = get_script(redis_client, configs[0].algorithm)
+    keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
+    return script(keys=keys, args=args, client=redis_client)
+
+
+def _decision(configs: Sequence[RateLimitConfig], key: str, reply: list[int], token: str | None) -> RateLimitDecision:
+    allowed = bool(reply[0])
+    results = []
+    for index, config in enumerate(configs):
+        remaining, reset_ms, retry_ms = reply[1 + 3 * index: 4 + 3 * index]
+        results.append(RateLimitResult(
+            allowed=allowed, limit=config.requests, remaining=int(remaining), reset_after=int(reset_ms) / 1000,
+            retry_after=int(retry_ms) / 1000, config=config, token=token if allowed else None,
+        ))
+    return RateLimitDecision(allowed=allowed, results=tuple(results), key=key, token=token if allowed else None)
+
+
+def check_rate_limits(configs: Sequence[RateLimitConfig], key: str, *, client: Any | None = None) -> RateLimitDecision:
+    """Count one request for ``key`` against every limit in ``configs`` if all have room."""
+    token = os.urandom(9).hex()  # the request's member in the sorted sets; given back by release
+    return _decision(configs, key, _run(configs, key, "consume", token, client), token)
+
+
+def check_rate_limit(config: RateLimitConfig, key: str, *, client: Any | None = None) -> RateLimitResult:
+    """Count one request for ``key`` if the limit has room (the original design's CheckRateLimit)."""
+    return check_rate_limits([config], key, client=client).results[0]
+
+
+def get_rate_limit_statuses(configs: Sequence[RateLimitConfig], key: str, *,
+                            client: Any | None = None) -> RateLimitDecision:
+    """The limits' state for ``key`` without counting anything."""
+    return _decision(configs, key, _run(configs, key, "peek", "", client), None)
+
+
+def get_rate_limit_status(config: RateLimitConfig, key: str, *, client: Any | None = None) -> RateLimitResult:
+    """One limit's state for ``key`` without counting a request (the original design's GetRateLimitStatus)."""
+    return get_rate_limit_statuses([config], key, client=client).results[0]
+
+
+def release_rate_limit(configs: Sequence[RateLimitConfig], key: str, token: str, *, client: Any | None = None) -> None:
+    """Give back the slot ``token`` took (e.g. a login that succeeded must not count as a failure)."""
+    _run(configs, key, "release", token, client)
+
+
+def reset_rate_limit(configs: Sequence[RateLimitConfig], key: str, *, client: Any | None = None) -> int:
+    """Forget every request counted for ``key`` in these limits; returns how many keys were deleted."""
+    _validate(configs)
+    return int(_client(client).delete(*_redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)))
+
+
+def ceil_seconds(value: float) -> int:
+    """Whole seconds for headers (delay-seconds): never round a wait down."""
+    return int(math.ceil(value - 1e-9)) if value > 0 else 0

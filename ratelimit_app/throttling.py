@@ -1,0 +1,281 @@
+"""DRF throttles on the Lua limiter: exact under concurrency, one round trip per check.
+
+Use them in ``REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]`` or a view's ``throttle_classes``.
+Rates come from ``WINKR_RATELIMIT["RATES"][scope]`` (or DRF's ``DEFAULT_THROTTLE_RATES``),
+read on every request so ``override_settings`` reaches them; a scope may have several rates
+(``["10/s", "1000/day"]``), checked in one atomic call: a request is counted in all of them
+or in none, and the one that binds decides.
+
+Differences from DRF's ``SimpleRateThrottle`` (read-modify-write of a timestamp list in the
+cache, which lets concurrent requests through and costs O(limit) per check):
+
+- a refused request raises :class:`~ratelimit_app.exceptions.RateLimitExceeded` (429 naming the
+  scope and rate, ``Retry-After``) from ``allow_request`` instead of returning ``False``, so
+  throttles listed after it are not charged for a request that is refused anyway;
+- every response of the view carries ``RateLimit-Policy``, ``RateLimit`` and ``X-RateLimit-*``;
+- when Redis is unreachable the scope fails open (allowed, logged, counted) or closed (503).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from . import headers
+from .client_ip import get_client_ip
+from .conf import ratelimit_settings
+from .exceptions import RateLimitExceeded, RateLimitUnavailable
+from .limiter import (
+    RateLimitConfig,
+    RateLimitDecision,
+    ceil_seconds,
+    check_rate_limits,
+    get_rate_limit_statuses,
+    release_rate_limit,
+)
+from .metrics import CHECKS, REDIS_ERRORS, REJECTIONS
+from .rates import InvalidRate, Rate, parse_rates
+
+logger = logging.getLogger(__name__)
+
+_RESERVATIONS = "winkr_ratelimit_reservations"
+
+
+def rates_for_scope(scope: str) -> tuple[Rate, ...] | None:
+    """The rates of ``scope`` (``None``: configured as unlimited). Raises ImproperlyConfigured if unset."""
+    configured = ratelimit_settings.RATES
+    if scope in configured:
+        value, source = configured[scope], f"WINKR_RATELIMIT['RATES'][{scope!r}]"
+    elif scope in (api_settings.DEFAULT_THROTTLE_RATES or {}):
+        value, source = api_settings.DEFAULT_THROTTLE_RATES[scope], f"DEFAULT_THROTTLE_RATES[{scope!r}]"
+    else:
+        raise ImproperlyConfigured(
+            f"No rate set for throttle scope {scope!r}: add it to WINKR_RATELIMIT['RATES'] (e.g. '100/min')."
+        )
+    if value is None:
+        return None
+    try:
+        return parse_rates(value)
+    except InvalidRate as exc:
+        raise ImproperlyConfigured(f"{source}: {exc}") from exc
+
+
+def configs_for_scope(scope: str, key_type: str) -> tuple[RateLimitConfig, ...] | None:
+    rates = rates_for_scope(scope)
+    if rates is None:
+        return None
+    algorithm = ratelimit_settings.ALGORITHMS.get(scope, ratelimit_settings.ALGORITHM)
+    return _configs(scope, key_type, rates, algorithm)
+
+
+@lru_cache(maxsize=256)
+def _configs(scope: str, key_type: str, rates: tuple[Rate, ...], algorithm: str) -> tuple[RateLimitConfig, ...]:
+    # Built once per configuration, not per request: settings changes give new arguments.
+    return tuple(RateLimitConfig(rate.requests, rate.window, endpoint=scope, key_type=key_type, algorithm=algorithm)
+                 for rate in rates)
+
+
+def fails_open(scope: str) -> bool:
+    return bool(ratelimit_settings.FAIL_OPEN) and scope not in ratelimit_settings.FAIL_CLOSED_SCOPES
+
+
+class RedisRateThrottle(BaseThrottle):
+    """Base throttle: subclasses say which scope applies and whom to count (two hooks)."""
+
+    scope: str | None = None
+
+    def __init__(self) -> None:
+        self.decision: RateLimitDecision | None = None
+
+    # --- hooks ---------------------------------------------------------------------------
+    def get_scope(self, request: Any, view: Any) -> str | None:
+        """The scope whose rates apply, or ``None`` for "not my concern"."""
+        return self.scope
+
+    def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
+        """``(key_type, key)`` to count this request under, or ``None`` to not throttle it."""
+        raise NotImplementedError(".get_rate_key() must be overridden")
+
+    # --- DRF throttle API ----------------------------------------------------------------
+    def allow_request(self, request: Any, view: Any) -> bool:
+        target = self._target(request, view)
+        if target is None:
+            return True
+        scope, configs, key = target
+        CHECKS.labels(scope).inc()
+        try:
+            decision = check_rate_limits(configs, key)
+        except RedisError as exc:
+            return self._redis_failed(scope, exc)
+        self.decision = decision
+        if ratelimit_settings.HEADERS:
+            headers.attach(view, scope, decision)
+        if not decision.allowed:
+            REJECTIONS.labels(scope).inc()
+            binding = decision.binding
+            rate = _rate_text(binding.config)
+            raise RateLimitExceeded(scope, rate, max(ceil_seconds(decision.retry_after), 1))
+        self.on_allowed(request, view, scope, configs, key, decision)
+        return True
+
+    def wait(self) -> float | None:
+        return self.decision.retry_after if self.decision is not None else None
+
+    def peek(self, request: Any, view: Any) -> tuple[str, RateLimitDecision] | None:
+        """``(scope, decision)`` for this request without counting it (the status endpoint)."""
+        target = self._target(request, view)
+        if target is None:
+            return None
+        scope, configs, key = target
+        return scope, get_rate_limit_statuses(configs, key)
+
+    def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
+                   decision: RateLimitDecision) -> None:
+        """Called after a request was counted (the login throttle remembers its slot here)."""
+
+    # --- internals -----------------------------------------------------------------------
+    def _target(self, request: Any, view: Any) -> tuple[str, tuple[RateLimitConfig, ...], str] | None:
+        scope = self.get_scope(request, view)
+        if scope is None:
+            return None
+        rate_key = self.get_rate_key(request, view)
+        if rate_key is None:
+            return None
+        key_type, key = rate_key
+        configs = configs_for_scope(scope, key_type)
+        if configs is None:
+            return None
+        return scope, configs, key
+
+    def _redis_failed(self, scope: str, exc: RedisError) -> bool:
+        if fails_open(scope):
+            REDIS_ERRORS.labels(scope, "open").inc()
+            logger.warning("Rate limit %r not checked, Redis unreachable (failing open): %s", scope, exc)
+            return True
+        REDIS_ERRORS.labels(scope, "closed").inc()
+        logger.error("Rate limit %r not checked, Redis unreachable (failing closed): %s", scope, exc)
+        raise RateLimitUnavailable(scope) from exc
+
+
+def _rate_text(config: RateLimitConfig) -> str:
+    for rate in rates_for_scope(config.endpoint) or ():
+        if (rate.requests, rate.window) == (config.requests, config.window):
+            return rate.text
+    return f"{config.requests}/{config.window}s"
+
+
+def _given_back(result: Any) -> Any:
+    remaining = min(result.remaining + 1, result.limit)
+    return replace(result, remaining=remaining, reset_after=0.0 if remaining == result.limit else result.reset_after)
+
+
+def _user_key(request: Any) -> str | None:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return str(user.pk)
+    return None
+
+
+class UserRateThrottle(RedisRateThrottle):
+    """Authenticated users, per user id (scope ``user``)."""
+
+    scope = "user"
+
+    def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
+        user_key = _user_key(request)
+        return ("user", user_key) if user_key is not None else None
+
+
+class AnonRateThrottle(RedisRateThrottle):
+    """Anonymous requests, per client IP (scope ``anon``)."""
+
+    scope = "anon"
+
+    def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
+        if _user_key(request) is not None:
+            return None
+        return "ip", get_client_ip(request)
+
+
+class ScopedRateThrottle(RedisRateThrottle):
+    """Per endpoint: views set ``throttle_scope = "uploads"``; counted per user, else per IP."""
+
+    scope_attr = "throttle_scope"
+
+    def get_scope(self, request: Any, view: Any) -> str | None:
+        return getattr(view, self.scope_attr, None)
+
+    def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
+        user_key = _user_key(request)
+        return ("user", user_key) if user_key is not None else ("ip", get_client_ip(request))
+
+
+class LoginRateThrottle(RedisRateThrottle):
+    """Brute-force protection for the login endpoint: failed attempts per client IP + username.
+
+    A slot is taken atomically *before* the password is checked, so parallel guesses cannot
+    slip past the limit; a login that succeeds gives its slot back, so people who type their
+    password right are never locked out by their own logins. In the login view::
+
+        throttle_classes = [LoginRateThrottle, ...]
+
+        def post(self, request, *args, **kwargs):
+            response = super().post(request, *args, **kwargs)  # raises on bad credentials
+            LoginRateThrottle.release(request)  # success: it was not a failed attempt
+            return response
+
+    Scope ``login`` (default ``["5/15m", "20/day"]``), fails closed (503) when Redis is down.
+    The username comes from ``request.data[WINKR_RATELIMIT["LOGIN_USERNAME_FIELD"]]``
+    (override :meth:`get_username` for other shapes); it is case-folded.
+    """
+
+    scope = "login"
+
+    def get_username(self, request: Any) -> str:
+        data = getattr(request, "data", None) or {}
+        value = data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, "") if hasattr(data, "get") else ""
+        return str(value or "").strip().casefold()
+
+    @classmethod
+    def make_key(cls, ip: str, username: str) -> str:
+        """The limiter key of one IP + username (also what ``manage.py ratelimit`` takes)."""
+        return f"{ip} {username.strip().casefold()}"
+
+    def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
+        return "custom", self.make_key(get_client_ip(request), self.get_username(request))
+
+    def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
+                   decision: RateLimitDecision) -> None:
+        http_request = getattr(request, "_request", request)
+        reservations = http_request.__dict__.setdefault(_RESERVATIONS, {})
+        reservations[scope] = (configs, key, decision, view)
+
+    @classmethod
+    def release(cls, request: Any, scope: str | None = None) -> bool:
+        """Give back the slot this request took (call when the login succeeded).
+
+        Returns ``False`` if there was nothing to give back (not throttled, already released,
+        or Redis unreachable: then the attempt simply stays counted).
+        """
+        scope = scope or cls.scope
+        http_request = getattr(request, "_request", request)
+        reservation = http_request.__dict__.get(_RESERVATIONS, {}).pop(scope, None)
+        if reservation is None:
+            return False
+        configs, key, decision, view = reservation
+        try:
+            release_rate_limit(configs, key, decision.token)
+        except RedisError as exc:
+            logger.warning("Could not give back the login slot of %r: %s", scope, exc)
+            return False
+        if ratelimit_settings.HEADERS:
+            results = tuple(_given_back(result) for result in decision.results)
+            headers.attach(view, scope, replace(decision, results=results))
+        return True
