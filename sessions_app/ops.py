@@ -114,14 +114,11 @@ def _evict(tag: str, keep_id: str, count: int) -> Op:
 
 
 def get(session_id: str) -> Op:
-    if not _tag_of(session_id):
+    tag = _tag_of(session_id)
+    if not tag:
         return None
-    key = k.session_key(session_id)
-    values, expiry = yield Pipe([Call("hmget", (key, *RECORD_FIELDS)), Call("pttl", (key,))])
-    if int(expiry) < 0:
-        expiry = None
-    else:
-        expiry = now_ms() + int(expiry)
+    values, expiry = yield Pipe([Call("hmget", (k.session_key(session_id), *RECORD_FIELDS)),
+                                 Call("zscore", (k.user_index_key(tag), session_id))], transaction=True)
     return DeviceSession.from_redis(session_id, values, expiry)
 
 
@@ -297,3 +294,22 @@ def connection_closed(user_id: object, connection_id: object) -> Op:
     else:
         yield Call("zrem", (k.online_key(), uid))
     return None
+
+
+def browse(offset: int, limit: int) -> Op:
+    """All live device sessions, latest expiry first (the admin's list): paged over the global index."""
+    now = now_ms()
+    members = [_text(m) for m in (yield Call(
+        "zrevrangebyscore", (k.all_sessions_key(), "+inf", f"({now}"), {"start": offset, "num": limit}))]
+    members = [m for m in members if k.session_key(m)]
+    replies = yield Pipe([Call("hmget", (k.session_key(m), *RECORD_FIELDS)) for m in members])
+    records = [DeviceSession.from_redis(m, reply) for m, reply in zip(members, replies, strict=True)]
+    return [record for record in records if record is not None]
+
+
+def online_flags(user_ids: list[str]) -> Op:
+    """``{user_id: online}`` for several users in one round trip."""
+    now = now_ms()
+    replies = yield Pipe([Call("zrangebyscore", (k.presence_key(k.user_tag(uid)), f"({now}", "+inf"),
+                               {"start": 0, "num": 1}) for uid in user_ids])
+    return {uid: bool(found) for uid, found in zip(user_ids, replies, strict=True)}

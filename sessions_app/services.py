@@ -29,7 +29,8 @@ __all__ = [
     "COOKIE", "JWT", "DeviceSession",
     "create_session", "get_session", "list_sessions", "update_session_activity", "delete_session",
     "delete_all_sessions", "is_user_online", "get_online_users", "last_seen", "count_active_sessions",
-    "count_online_users", "mark_connection_alive", "mark_connection_closed", "clear_expired",
+    "count_online_users", "mark_connection_alive", "mark_connection_closed", "clear_expired", "browse_sessions",
+    "online_flags",
     "acreate_session", "aget_session", "alist_sessions", "aupdate_session_activity", "adelete_session",
     "adelete_all_sessions", "ais_user_online", "aget_online_users", "alast_seen", "acount_active_sessions",
     "acount_online_users", "amark_connection_alive", "amark_connection_closed", "aclear_expired",
@@ -201,6 +202,16 @@ def clear_expired() -> int:
 async def aclear_expired() -> int:
     """Async twin of :func:`clear_expired`."""
     return await arun(ops.sweep(), _aclient())
+
+
+def browse_sessions(offset: int = 0, limit: int = 100) -> list[DeviceSession]:
+    """Live device sessions of all users, paged (for staff tools such as the admin page)."""
+    return run(ops.browse(offset, limit), _client())
+
+
+def online_flags(user_ids: list[str]) -> dict[str, bool]:
+    """``{user_id: is_user_online(user_id)}`` for several users, in one round trip."""
+    return run(ops.online_flags(user_ids), _client())
 
 
 # --- online status ------------------------------------------------------------------------------------

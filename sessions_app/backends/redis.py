@@ -98,7 +98,7 @@ class SessionStore(SessionBase):
         redis_keys = [keys.session_key(session_id)]
         if tag:
             redis_keys.append(keys.user_index_key(tag))
-        ttl_ms = max(1, int(expiry_age * 1000))
+        ttl_ms = int(expiry_age * 1000)  # <= 0: PEXPIRE deletes it at once, as the cache backend does
         payload = self.serializer().dumps(data)
         return redis_keys, [payload, ttl_ms, "1" if must_create else "0", session_id, int(time.time() * 1000)]
 
@@ -227,7 +227,7 @@ class SessionStore(SessionBase):
         tag = self.user_tag
         return (
             [keys.session_key(old), keys.session_key(new), keys.user_index_key(tag)],
-            [old, new, self.serializer().dumps(data), max(1, int(expiry_age * 1000)), int(time.time() * 1000)],
+            [old, new, self.serializer().dumps(data), int(expiry_age * 1000), int(time.time() * 1000)],
         )
 
     def cycle_key(self) -> None:
