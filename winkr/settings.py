@@ -220,6 +220,8 @@ SIMPLE_JWT = {
 WINKR_JWT = {
     "FAIL_OPEN": env_bool("JWT_FAIL_OPEN", False),
     "USER_CACHE_TTL": int(env_duration("JWT_USER_CACHE_TTL", 60)),
+    # Failed logins per IP + username (ratelimit_app); a successful login gives its slot back.
+    "LOGIN_THROTTLE_CLASSES": ["ratelimit_app.throttling.LoginRateThrottle"],
 }
 
 # --- DRF -----------------------------------------------------------------------------------

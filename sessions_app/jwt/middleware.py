@@ -5,6 +5,10 @@ do not authenticate with JWT at all (login, refresh: simplejwt's own views do th
 where a stale ``Authorization`` header must not block a client from getting a new token.
 The result is kept on the request, so the DRF authentication class does not ask Redis a
 second time: still one round trip per request.
+
+Only JWT-shaped bearer values (``header.payload.signature``) are ours: an opaque bearer token
+(the health token, an API key) belongs to whatever view expects it and is left alone; DRF views
+that authenticate with JWT still refuse it through the authentication class.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ class JWTRevocationMiddleware(MiddlewareMixin):
 
     def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
                      view_kwargs: Any) -> HttpResponse | None:
-        if "HTTP_AUTHORIZATION" not in request.META or not uses_jwt(view_func):
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header or header.count(".") != 2 or not uses_jwt(view_func):
             return None
         authentication = self.authentication_class()
         try:

@@ -81,9 +81,12 @@ class TokenObtainView(AuthAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @staticmethod
+    def login_throttle_classes() -> list[Any]:
+        return [import_string(path) if isinstance(path, str) else path for path in jwt_settings.LOGIN_THROTTLE_CLASSES]
+
     def get_throttles(self) -> list[Any]:
-        return [import_string(path)() if isinstance(path, str) else path()
-                for path in jwt_settings.LOGIN_THROTTLE_CLASSES]
+        return [*super().get_throttles(), *(cls() for cls in self.login_throttle_classes())]
 
     @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer})
     def post(self, request: Request) -> Response:
@@ -99,7 +102,7 @@ class TokenObtainView(AuthAPIView):
         session_id = devices.start(user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"),
                                    device=device)
         refresh = SessionRefreshToken.for_session(user, session_id)
-        for throttle in self.get_throttles():  # a good password is not a failed attempt
+        for throttle in self.login_throttle_classes():  # a good password is not a failed attempt
             release = getattr(throttle, "release", None)
             if release is not None:
                 release(request)

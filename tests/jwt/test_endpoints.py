@@ -52,6 +52,14 @@ def test_bad_credentials_are_401_json(api, user):
     assert api.post("/api/auth/token/", {"username": "alice"}, format="json").status_code == 400
 
 
+def test_failed_logins_are_throttled_and_good_ones_are_not(api, user):
+    for _ in range(10):
+        login(api)  # successes give their slot back
+    codes = [api.post("/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json").status_code
+             for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+
+
 def test_refresh_rotates_and_reuse_revokes_the_whole_device_session(api, user):
     pair = login(api)
     first = refresh(api, pair["refresh"])

@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 
 
 class WhoAmI(APIView):
+    throttle_classes: list = []  # so the round-trip count below is ours alone
+
     def get(self, request):
         return Response({"id": request.user.pk, "username": request.user.get_username()})
 
