@@ -83,6 +83,27 @@ CACHING_DEFAULTS: dict[str, Any] = {
     },
     # Record per-command counts, errors and latency of every Redis client.
     "COMMAND_METRICS": True,
+    # --- the cache API (caching_app.service, decorators, geo, warming) ---
+    # False turns every cache read into a miss and skips writes (benchmarks, debugging).
+    "ENABLED": True,
+    # Redis alias of cached entries: evictable data, so "cache".
+    "ALIAS": "cache",
+    # Redis alias of the user-location GEO index (see caching_app.geo for why "cache").
+    "GEO_ALIAS": "cache",
+    # "json" or "msgpack"; never pickle. Entries written in either format stay readable.
+    "SERIALIZER": "json",
+    # Compress payloads of at least this many bytes with zlib (None: never).
+    "COMPRESS_MIN_BYTES": 2048,
+    "COMPRESS_LEVEL": 6,
+    # Fresh lifetime is TTL * uniform(1 - TTL_JITTER, 1): keys written together expire apart.
+    "TTL_JITTER": 0.1,
+    # Seconds Redis keeps an entry past its fresh lifetime, served while one caller recomputes.
+    "STALE_GRACE": 30,
+    # Stampede lock: how long one recompute may hold it, and how long others wait for its result.
+    "LOCK_TIMEOUT": 10.0,
+    "LOCK_WAIT": 2.0,
+    # kind -> dotted path of a caching_app.warming.Warmer subclass, for ``manage.py warm_cache``.
+    "WARMERS": {},
 }
 
 caching_settings = AppSettings("WINKR_CACHING", CACHING_DEFAULTS)

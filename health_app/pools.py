@@ -16,8 +16,8 @@ from caching_app.connections import redis_connections
 
 def _built_clients() -> dict[str, Any]:
     # Only clients the process already built: building one here would open connections
-    # (MIN_IDLE_CONNECTIONS) just to report on them. RedisConnections keeps them in _sync.
-    return dict(getattr(redis_connections, "_sync", {}))
+    # (MIN_IDLE_CONNECTIONS) just to report on them.
+    return redis_connections.built_clients()
 
 
 def _pools(client: Any) -> list[Any]:

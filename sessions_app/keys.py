@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from functools import lru_cache
 
 from django.utils.crypto import get_random_string
 
+from caching_app.conf import caching_settings
 from caching_app.keys import make_key
 
 RANDOM_CHARS = string.ascii_lowercase + string.digits
@@ -76,7 +78,15 @@ def session_key(session_id: str) -> str | None:
     tag, random_part = parsed
     if tag is None:
         return make_key(NAMESPACE, "s", tag=random_part)
-    return make_key(NAMESPACE, "s", random_part, tag=tag)
+    # Same text as make_key(NAMESPACE, "s", random_part, tag=tag): the random part is [a-z0-9]
+    # (escaping leaves it as is), and the per-user prefix is built by make_key once and reused,
+    # because this runs on every request and make_key's escaping costs more than the rest of a load.
+    return f"{_user_session_prefix(caching_settings.KEY_PREFIX, tag)}:{random_part}"
+
+
+@lru_cache(maxsize=4096)
+def _user_session_prefix(key_prefix: str, tag: str) -> str:
+    return make_key(NAMESPACE, "s", tag=tag)
 
 
 def user_index_key(tag: str) -> str:

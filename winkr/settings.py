@@ -189,6 +189,14 @@ WINKR_CACHING = {
         "api_response": env_duration("CACHE_API_RESPONSE_TTL", 5 * 60),
         "geospatial": env_duration("CACHE_GEOSPATIAL_TTL", 10 * 60),
     },
+    # The cache API (caching_app.service): serializer, warmers for `manage.py warm_cache`.
+    "SERIALIZER": env_str("CACHE_SERIALIZER", "json"),
+    "WARMERS": {
+        "user_profile": "winkr.demo.warming.ProfileWarmer",
+        "photo_metadata": "winkr.demo.warming.PhotoMetadataWarmer",
+        "match_recommendations": "winkr.demo.warming.RecommendationsWarmer",
+        "geospatial": "winkr.demo.warming.LocationWarmer",
+    },
 }
 
 # --- sessions_app -------------------------------------------------------------------------

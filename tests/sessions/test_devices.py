@@ -313,3 +313,14 @@ def test_two_processes_logging_in_and_saving_at_once_leave_a_consistent_index(re
     assert len(index) == 4
     assert {member.decode() for member in raw_redis.zrange(keys.all_sessions_key(), 0, -1)} == index
     assert all(raw_redis.hget(keys.session_key(sid), "u") == b"42" for sid in index)
+
+
+def test_session_keys_are_the_ones_make_key_builds():
+    from caching_app.keys import make_key
+
+    for session_id in (keys.new_session_id(1), keys.new_session_id("x:{y}"), keys.new_session_id()):
+        tag, random_part = keys.parse_session_id(session_id)
+        expected = make_key("session", "s", random_part, tag=tag) if tag else make_key("session", "s", tag=random_part)
+        assert keys.session_key(session_id) == expected
+    with override_settings(WINKR_CACHING={"KEY_PREFIX": "other"}):
+        assert keys.session_key(keys.new_session_id(1)).startswith("other:session:{1}:s:")

@@ -6,3 +6,16 @@ class DemoConfig(AppConfig):
     label = "demo"
     verbose_name = "Winkr demo API"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from . import receivers
+        from .models import Like, Photo, Profile
+
+        for signal, event in ((post_save, "save"), (post_delete, "delete")):
+            for model in (Profile, Photo):
+                signal.connect(receivers.invalidate_user_caches, sender=model,
+                               dispatch_uid=f"demo.invalidate_user_caches.{model.__name__}.{event}")
+            signal.connect(receivers.invalidate_liker_recommendations, sender=Like,
+                           dispatch_uid=f"demo.invalidate_liker_recommendations.{event}")

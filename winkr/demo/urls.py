@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("profiles/me/", views.MyProfileView.as_view(), name="demo-profile-me"),
+    path("profiles/<int:user_id>/", views.ProfileDetailView.as_view(), name="demo-profile"),
+    path("profiles/<int:user_id>/photos/", views.PhotoListView.as_view(), name="demo-photos"),
+    path("matches/", views.MatchesView.as_view(), name="demo-matches"),
+    path("matches/<int:user_id>/like/", views.LikeView.as_view(), name="demo-like"),
+    path("location/", views.LocationView.as_view(), name="demo-location"),
+    path("nearby/", views.NearbyView.as_view(), name="demo-nearby"),
+]

@@ -1,0 +1,104 @@
+"""caching_app: cached vs uncached profile GETs through the full stack, and @cached's overhead."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+
+from caching_app.conf import caching_settings
+from caching_app.decorators import cached
+from caching_app.serializers import CacheSerializer
+from caching_app.service import cache_service
+from winkr.demo.models import Profile
+
+PROFILE = {"user_id": 1, "display_name": "Ada", "bio": "x" * 200, "age": 36, "gender": "woman",
+           "interests": ["hiking", "jazz", "chess"], "updated_at": "2025-01-01T00:00:00Z"}
+
+
+@cached(kind="user_profile", key="{user_id}")
+def profile_by_id(user_id: int) -> dict:
+    return PROFILE
+
+
+@cached(kind="user_profile", key="{user_id}", group="user:{user_id}")
+def grouped_profile_by_id(user_id: int) -> dict:
+    return PROFILE
+
+
+def _profile_gets(bench) -> None:
+    user = get_user_model().objects.create_user(username="bench-viewer")
+    target = get_user_model().objects.create_user(username="bench-target")
+    Profile.objects.create(user=target, display_name="Target", bio="b" * 300, interests=["a", "b", "c"])
+    client = Client()
+    client.force_login(user)
+    url = f"/api/profiles/{target.pk}/"
+
+    def cached_get():
+        caching_settings.ENABLED = True  # instance attribute: no settings reload inside the timed loop
+        response = client.get(url)
+        assert response.status_code == 200
+
+    def uncached_get():
+        caching_settings.ENABLED = False
+        response = client.get(url)
+        assert response.status_code == 200
+
+    try:
+        result = bench.compare("caching", "GET /api/profiles/{id}/ full stack: cached (hit)", ours=cached_get,
+                               anchor=uncached_get, anchor_name="same view, caching off", number=400,
+                               target="faster than uncached", target_ratio=1.0)
+    finally:
+        caching_settings.reload()
+    bench.figure("caching", "GET /api/profiles/{id}/ cached", round(1e6 / result.ours_median), "requests/s")
+    bench.figure("caching", "GET /api/profiles/{id}/ uncached", round(1e6 / result.anchor_median), "requests/s")
+
+
+def _decorator_overhead(bench) -> None:
+    profile_by_id(1)
+    grouped_profile_by_id(1)
+    cache.set("bench-profile", PROFILE, 600)
+    bench.compare("caching", "@cached hit (ungrouped key)", ours=lambda: profile_by_id(1),
+                  anchor=lambda: cache.get("bench-profile"), anchor_name="django-redis cache.get",
+                  number=3000, target="within 10%", target_ratio=1 / 1.1)
+    bench.compare("caching", "@cached hit (grouped key: MGET with generation)", ours=lambda: grouped_profile_by_id(1),
+                  anchor=lambda: cache.get("bench-profile"), anchor_name="django-redis cache.get",
+                  number=3000, target="within 10%", target_ratio=1 / 1.1)
+
+
+def _stampede(bench) -> None:
+    entry = cache_service.entry("match_recommendations", "bench-stampede")
+    calls = []
+    barrier = threading.Barrier(20)
+
+    def loader():
+        calls.append(1)
+        time.sleep(0.05)
+        return [1, 2, 3]
+
+    def caller(_):
+        barrier.wait()
+        return cache_service.get_or_set(entry, loader)
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(caller, range(20)))
+    bench.figure("caching", "loader runs for 20 concurrent misses", len(calls), "calls", target="1",
+                 met=len(calls) == 1)
+
+
+def _compression(bench) -> None:
+    payload = [dict(PROFILE, user_id=n) for n in range(20)]
+    plain = len(CacheSerializer("json").dumps(payload))
+    packed = len(CacheSerializer("json", compress_min_bytes=2048).dumps(payload))
+    bench.figure("caching", "20 recommendations: JSON bytes, plain -> zlib", f"{plain} -> {packed}", "bytes")
+
+
+def run(bench) -> None:
+    _decorator_overhead(bench)
+    _profile_gets(bench)
+    _stampede(bench)
+    _compression(bench)

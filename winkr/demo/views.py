@@ -1,0 +1,188 @@
+"""The demo API: profiles, photo metadata, recommendations and likes, locations and nearby users."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from caching_app.drf import cache_response
+from caching_app.geo import LocationUnknown, location_index
+from caching_app.service import API_RESPONSE, CacheUnavailable, cache_service
+
+from . import matching
+from .models import Photo, Profile
+from .serializers import (
+    MAX_PHOTOS,
+    ErrorSerializer,
+    LikeResultSerializer,
+    LocationResultSerializer,
+    LocationSerializer,
+    NearbyQuerySerializer,
+    NearbySerializer,
+    OwnProfileSerializer,
+    PhotoSerializer,
+    PublicProfileSerializer,
+    RecommendationsSerializer,
+)
+
+logger = logging.getLogger(__name__)
+
+X_CACHE = OpenApiParameter("X-Cache", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"],
+                           description="Whether the body came from the cache.")
+
+
+class APIErrorWithCode(exceptions.APIException):
+    """An error whose JSON body carries a stable ``code`` next to ``detail``."""
+
+    def __init__(self, detail: str, code: str, status_code: int):
+        super().__init__({"detail": detail, "code": code})
+        self.status_code = status_code
+
+
+def service_unavailable() -> APIErrorWithCode:
+    return APIErrorWithCode("Location search is unavailable right now; try again shortly.", "service_unavailable",
+                            status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def with_cache_header(data: Any, from_cache: bool, status_code: int = 200) -> Response:
+    return Response(data, status=status_code, headers={"X-Cache": "HIT" if from_cache else "MISS"})
+
+
+class ProfileDetailView(APIView):
+    @extend_schema(operation_id="profiles_retrieve", responses={200: PublicProfileSerializer}, parameters=[X_CACHE],
+                   summary="A user's public profile (cached).")
+    def get(self, request: Request, user_id: int) -> Response:
+        def load() -> dict:
+            return PublicProfileSerializer(get_object_or_404(Profile, user_id=user_id)).data
+
+        return with_cache_header(*cache_service.lookup(cache_service.user_profile_entry(user_id), load))
+
+
+class MyProfileView(APIView):
+    @extend_schema(operation_id="profiles_me_retrieve", responses={200: OwnProfileSerializer}, parameters=[X_CACHE],
+                   summary="The signed-in user's own profile (cached).")
+    def get(self, request: Request) -> Response:
+        user = request.user
+
+        def load() -> dict:
+            profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": user.get_username()})
+            return OwnProfileSerializer(profile).data
+
+        return with_cache_header(*cache_service.lookup(cache_service.user_profile_entry(user.pk, "private"), load))
+
+    @extend_schema(operation_id="profiles_me_partial_update", request=OwnProfileSerializer,
+                   responses={200: OwnProfileSerializer}, summary="Edit your profile; caches are invalidated.")
+    def patch(self, request: Request) -> Response:
+        user = request.user
+        profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": user.get_username()})
+        serializer = OwnProfileSerializer(profile, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()  # post_save invalidates this user's cache group
+        return Response(serializer.data)
+
+
+class PhotoListView(APIView):
+    @extend_schema(operation_id="profiles_photos_list", responses={200: PhotoSerializer(many=True)},
+                   parameters=[X_CACHE], summary="Photo metadata of a user (cached).")
+    def get(self, request: Request, user_id: int) -> Response:
+        def load() -> list:
+            get_object_or_404(get_user_model(), pk=user_id)
+            return PhotoSerializer(Photo.objects.filter(user_id=user_id), many=True).data
+
+        return with_cache_header(*cache_service.lookup(cache_service.photo_metadata_entry(user_id), load))
+
+    @extend_schema(operation_id="profiles_photos_create", request=PhotoSerializer,
+                   responses={201: PhotoSerializer, 403: ErrorSerializer},
+                   summary="Add photo metadata to your profile.")
+    def post(self, request: Request, user_id: int) -> Response:
+        if user_id != request.user.pk:
+            raise APIErrorWithCode("You can only add photos to your own profile.", "not_owner",
+                                   status.HTTP_403_FORBIDDEN)
+        serializer = PhotoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            if Photo.objects.select_for_update().filter(user_id=user_id).count() >= MAX_PHOTOS:
+                raise APIErrorWithCode(f"A profile has at most {MAX_PHOTOS} photos.", "too_many_photos",
+                                       status.HTTP_400_BAD_REQUEST)
+            if serializer.validated_data.get("is_primary"):
+                Photo.objects.filter(user_id=user_id, is_primary=True).update(is_primary=False)
+            serializer.save(user_id=user_id)  # post_save invalidates the owner's cache group
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class MatchesView(APIView):
+    @extend_schema(operation_id="matches_recommendations", responses={200: RecommendationsSerializer},
+                   parameters=[X_CACHE], summary="Match recommendations for the signed-in user (cached).")
+    def get(self, request: Request) -> Response:
+        return with_cache_header(*matching.cached_recommendations(request.user.pk))
+
+
+class LikeView(APIView):
+    @extend_schema(operation_id="matches_like", request=None,
+                   responses={200: LikeResultSerializer, 201: LikeResultSerializer, 400: ErrorSerializer},
+                   summary="Like a user; a mutual like is a match.")
+    def post(self, request: Request, user_id: int) -> Response:
+        if user_id == request.user.pk:
+            raise APIErrorWithCode("You cannot like yourself.", "like_self", status.HTTP_400_BAD_REQUEST)
+        target = get_object_or_404(get_user_model(), pk=user_id)
+        result = matching.like(request.user.pk, target.pk)
+        return Response({"user_id": target.pk, "match": result.match},
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class LocationView(APIView):
+    @extend_schema(operation_id="location_update", request=LocationSerializer,
+                   responses={200: LocationResultSerializer}, summary="Set your current location.")
+    def put(self, request: Request) -> Response:
+        serializer = LocationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lat, lon = serializer.validated_data["lat"], serializer.validated_data["lon"]
+        user = request.user
+        now = timezone.now()
+        Profile.objects.update_or_create(
+            user=user, defaults={"latitude": lat, "longitude": lon, "location_updated_at": now},
+            create_defaults={"display_name": user.get_username(), "latitude": lat, "longitude": lon,
+                             "location_updated_at": now},
+        )
+        try:
+            location_index.set_location(user.pk, lat, lon)
+            indexed = True
+        except CacheUnavailable as exc:
+            # The database has it; `manage.py warm_cache --kind geospatial` rebuilds the index.
+            logger.warning("Location of user %s saved but not indexed: %s", user.pk, exc)
+            indexed = False
+        return Response({"lat": lat, "lon": lon, "updated_at": now, "indexed": indexed})
+
+
+class NearbyView(APIView):
+    @extend_schema(operation_id="nearby_list", parameters=[NearbyQuerySerializer, X_CACHE],
+                   responses={200: NearbySerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+                   summary="Users near your last location, nearest first (cached briefly).")
+    @cache_response(kind=API_RESPONSE, ttl=30, per_user=True)
+    def get(self, request: Request) -> Response:
+        query = NearbyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            neighbours = location_index.nearby(request.user.pk, query.validated_data["radius_km"],
+                                               query.validated_data["limit"])
+        except LocationUnknown:
+            raise APIErrorWithCode("Set your location with PUT /api/location/ first.", "location_unknown",
+                                   status.HTTP_409_CONFLICT) from None
+        except CacheUnavailable as exc:
+            raise service_unavailable() from exc
+        names = dict(Profile.objects.filter(user_id__in=[n.user_id for n in neighbours])
+                     .values_list("user_id", "display_name"))
+        results = [{"user_id": int(n.user_id), "display_name": names.get(int(n.user_id), ""),
+                    "distance_km": n.distance_km} for n in neighbours]
+        return Response({"results": results})
