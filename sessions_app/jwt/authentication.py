@@ -71,6 +71,16 @@ class RedisJWTAuthentication(JWTAuthentication):
             setattr(django_request, REQUEST_ATTR, result)
         return result
 
+    def authenticate_header(self, request: Any) -> str | None:
+        """401 + ``WWW-Authenticate`` when a bearer token was sent and refused.
+
+        With no ``Authorization`` header at all, None keeps DRF's answer to anonymous requests
+        (403 "credentials were not provided") that the project had with SessionAuthentication.
+        """
+        if request is not None and not self.get_header(request):
+            return None
+        return super().authenticate_header(request)
+
     def get_validated_token(self, raw_token: bytes) -> Token:
         if len(raw_token) > jwt_settings.MAX_TOKEN_BYTES:
             metrics.CHECK_INVALID.inc()

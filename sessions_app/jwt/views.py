@@ -18,6 +18,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 from sessions_app.devices import client_ip, device_sent_by
@@ -46,8 +47,10 @@ class AuthAPIView(APIView):
     authentication classes (as simplejwt's ``TokenViewBase`` does), not DRF's 403.
     """
 
-    def get_authenticate_header(self, request: Request) -> str:
-        return RedisJWTAuthentication().authenticate_header(request)
+    def get_authenticate_header(self, request: Request) -> str | None:
+        if self.get_authenticators():
+            return super().get_authenticate_header(request)
+        return JWTAuthentication().authenticate_header(request)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RedisError):
