@@ -1,0 +1,66 @@
+"""JWT revocation: cost per authenticated request against plain simplejwt, and Redis bytes per revoked token.
+
+"Ours" is ``RedisJWTAuthentication.authenticate()`` (simplejwt's token validation, then one MGET
+that answers token / device-session / user revocation and returns the cached user row). The
+anchor is simplejwt's ``JWTAuthentication`` (validation + a SQL user lookup, no revocation at
+all) in the same run; ``JWTStatelessUserAuthentication`` (no SQL, no revocation) is shown as
+the floor. Each call gets a fresh request, as a real request would.
+"""
+
+from __future__ import annotations
+
+
+def run(bench) -> None:
+    from django.contrib.auth import get_user_model
+    from django.http import HttpRequest
+    from rest_framework_simplejwt.authentication import JWTAuthentication, JWTStatelessUserAuthentication
+
+    from caching_app.connections import get_redis
+    from sessions_app.jwt.authentication import RedisJWTAuthentication
+    from sessions_app.jwt.blacklist import TokenBlacklist, cutoff_key, session_key, token_key
+    from sessions_app.jwt.tokens import SessionRefreshToken
+
+    bench.flush()
+    model = get_user_model()
+    model.objects.filter(username="bench-jwt").delete()
+    user = model.objects.create_user(username="bench-jwt", password="bench-Password-1", email="b@example.com")
+    refresh = SessionRefreshToken.for_session(user, "bench-session")
+    header = f"Bearer {refresh.access_token}"
+
+    def request() -> HttpRequest:
+        http_request = HttpRequest()
+        http_request.META["HTTP_AUTHORIZATION"] = header
+        return http_request
+
+    ours, simplejwt, stateless = RedisJWTAuthentication(), JWTAuthentication(), JWTStatelessUserAuthentication()
+    assert ours.authenticate(request())[0].pk == user.pk  # also fills the user row
+    number = 2000
+    bench.compare("JWT", "authenticate() with revocation check", ours=lambda: ours.authenticate(request()),
+                  anchor=lambda: simplejwt.authenticate(request()),
+                  anchor_name="simplejwt JWTAuthentication (SQL user)", number=number,
+                  target="≤ simplejwt JWTAuthentication", target_ratio=1.0)
+    bench.compare("JWT", "authenticate() vs stateless floor", ours=lambda: ours.authenticate(request()),
+                  anchor=lambda: stateless.authenticate(request()),
+                  anchor_name="simplejwt JWTStatelessUserAuthentication (no SQL, no revocation)", number=number // 2)
+
+    # Redis memory per marker (MEMORY USAGE, bytes, includes the key and Redis' per-key overhead).
+    client = get_redis("state")
+    service = TokenBlacklist()
+    count = 200 if bench.quick else 2000
+    before = client.info("memory")["used_memory"]
+    jtis = []
+    for index in range(count):
+        token = SessionRefreshToken.for_session(user, f"s{index}").access_token
+        service.add_token(token)
+        jtis.append(token["jti"])
+    grown = (client.info("memory")["used_memory"] - before) / count
+    usage = client.memory_usage(token_key(user.pk, jtis[0]), samples=0)
+    bench.figure("JWT", "Redis memory per revoked token (MEMORY USAGE)", usage, "bytes")
+    bench.figure("JWT", "Redis used_memory growth per revoked token", round(grown), "bytes")
+    service.revoke_session(user.pk, "bench-session")
+    service.revoke_user(user.pk)
+    bench.figure("JWT", "Redis memory per revoked device session",
+                 client.memory_usage(session_key(user.pk, "bench-session"), samples=0), "bytes")
+    bench.figure("JWT", "Redis memory per log-out-everywhere (any number of tokens)",
+                 client.memory_usage(cutoff_key(user.pk), samples=0), "bytes")
+    user.delete()
