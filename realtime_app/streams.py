@@ -50,16 +50,19 @@ def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[tupl
 def cursor_lost(info: dict[Any, Any] | None, since: tuple[int, int], maxlen: int) -> bool:
     """True when entries after ``since`` may have been trimmed away (the client must resync).
 
-    Redis 7 reports ``max-deleted-entry-id`` (trimmed or deleted), which is exact. Redis 6.2 does
-    not: there, a full stream whose first entry is newer than the cursor may have lost entries.
+    Entries were removed when the stream's first entry is newer than the cursor and the stream
+    once held more than it does now: Redis 7 counts ``entries-added`` (trimming does not move its
+    ``max-deleted-entry-id``, XDEL does); Redis 6.2 does not, so there a stream at its cap counts as trimmed.
     """
     if not info:
         return False
     info = {(k.decode() if isinstance(k, bytes) else k): v for k, v in info.items()}
     deleted = info.get("max-deleted-entry-id")
-    if deleted is not None:
-        return parse_stream_id(deleted) > since
+    if deleted is not None and parse_stream_id(deleted) > since:
+        return True
     first = info.get("first-entry")
-    if not first:
+    if not first or parse_stream_id(first[0]) <= since:
         return False
-    return parse_stream_id(first[0]) > since and int(info.get("length", 0)) >= maxlen
+    length = int(info.get("length", 0))
+    added = info.get("entries-added")
+    return int(added) > length if added is not None else length >= maxlen
