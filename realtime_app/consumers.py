@@ -57,10 +57,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         for group in self.user_groups():
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
-        await self.accept()
-        OPEN_SOCKETS.labels(self.endpoint).inc()
+        # Online before the client can see the socket open, so "connected" implies "online".
         await self.mark_alive()
         self.heartbeat = asyncio.ensure_future(self.heartbeat_loop())
+        OPEN_SOCKETS.labels(self.endpoint).inc()
+        await self.accept()
         await self.after_connect(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))
 
     async def after_connect(self, query: dict[str, list[str]]) -> None:
