@@ -60,17 +60,20 @@ def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 def eviction_policy(alias: str) -> str | None:
-    """The alias' ``maxmemory-policy``, or None if Redis cannot be asked quickly."""
+    """The alias' ``maxmemory-policy``, or None if Redis cannot be asked quickly.
+
+    Read from INFO rather than CONFIG GET, which the minimal ACL (docker/redis-acl.conf)
+    refuses because it would also reveal the password.
+    """
     config = replace(redis_connections.config(alias), dial_timeout=0.5, read_timeout=0.5, write_timeout=0.5,
                      max_retries=0, min_idle_connections=0)
     client = build_sync_client(config)
     try:
-        value = client.config_get("maxmemory-policy").get("maxmemory-policy")
+        return client.info("memory").get("maxmemory_policy")
     except Exception:
         return None
     finally:
         client.close()
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @register("redis")

@@ -4,6 +4,8 @@
   flushed before every test.
 - ``redis_cluster``: a local 3-master cluster, started on first use.
 - ``spawn_redis``: extra servers a test may kill and restart (fault tests).
+- ``cluster_with_replicas`` (3+3) and ``redis_sentinel`` (primary, replica, 3 sentinels):
+  fresh per test, for failover tests.
 - ``use_redis``: point the apps at another server or the cluster for one test.
 """
 
@@ -18,7 +20,7 @@ from django.test.utils import override_settings
 
 from caching_app.connections import redis_connections
 from caching_app.embedded import RedisServerProcess, find_binary
-from tests.servers import LocalCluster
+from tests.servers import LocalCluster, LocalSentinel
 
 
 def pytest_report_header(config):
@@ -78,6 +80,22 @@ def redis_cluster(tmp_path_factory):
     cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster")).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def cluster_with_replicas(tmp_path):
+    """3 masters + 3 replicas, fresh for one (fault) test because the test breaks it."""
+    cluster = LocalCluster(tmp_path / "cluster", masters=3, replicas=1).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_sentinel(tmp_path):
+    """A primary, one replica and three sentinels, fresh for one (fault) test."""
+    sentinel = LocalSentinel(tmp_path / "sentinel").start()
+    yield sentinel
+    sentinel.stop()
 
 
 @pytest.fixture

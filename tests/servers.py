@@ -29,7 +29,7 @@ class LocalCluster:
             node = RedisServerProcess(
                 self.base_dir / f"node{index}",
                 args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                      "--cluster-node-timeout", "2000"],
+                      "--cluster-node-timeout", "2000", "--cluster-replica-validity-factor", "0"],
             )
             self.nodes.append(node.start())
         cli = find_binary("redis-cli")
@@ -38,7 +38,22 @@ class LocalCluster:
             check=True, capture_output=True, timeout=60,
         )
         self.wait_ok()
+        if self.replicas:
+            self._wait_replicas_synced()
         return self
+
+    def _wait_replicas_synced(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            links = []
+            for node in self.nodes:
+                info = redis.Redis(port=node.port, socket_timeout=1).info("replication")
+                if info.get("role") == "slave":
+                    links.append(info.get("master_link_status") == "up")
+            if len(links) == self.masters * self.replicas and all(links):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("cluster replicas did not finish their initial sync")
 
     def wait_ok(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -72,3 +87,104 @@ class LocalCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+class LocalSentinel:
+    """A primary, ``replicas`` replicas and ``sentinels`` sentinels (quorum 2) on free ports."""
+
+    def __init__(self, base_dir: Path, replicas: int = 1, sentinels: int = 3, service: str = "winkr-primary"):
+        self.base_dir = Path(base_dir)
+        self.replica_count = replicas
+        self.sentinel_count = sentinels
+        self.service = service
+        self.primary: RedisServerProcess | None = None
+        self.replicas: list[RedisServerProcess] = []
+        self.sentinels: list[RedisServerProcess] = []
+
+    @property
+    def sentinel_addresses(self) -> list[str]:
+        return [f"127.0.0.1:{node.port}" for node in self.sentinels]
+
+    def start(self) -> LocalSentinel:
+        self.primary = RedisServerProcess(self.base_dir / "primary").start()
+        for index in range(self.replica_count):
+            replica = RedisServerProcess(
+                self.base_dir / f"replica{index}", args=["--replicaof", "127.0.0.1", str(self.primary.port)]
+            )
+            self.replicas.append(replica.start())
+        for index in range(self.sentinel_count):
+            node_dir = self.base_dir / f"sentinel{index}"
+            node_dir.mkdir(parents=True, exist_ok=True)
+            sentinel = _SentinelProcess(node_dir, self.service, self.primary.port)
+            self.sentinels.append(sentinel.start())
+        self.wait_for(lambda: self._sentinels_agree(self.primary.port) and self._replicas_known())
+        return self
+
+    def _sentinel_clients(self) -> list[redis.Redis]:
+        return [redis.Redis(port=node.port, socket_timeout=1) for node in self.sentinels if node.is_up()]
+
+    def current_primary_port(self) -> int | None:
+        for client in self._sentinel_clients():
+            try:
+                address = client.sentinel_get_master_addr_by_name(self.service)
+            except redis.RedisError:
+                continue
+            if address:
+                return int(address[1])
+        return None
+
+    def _sentinels_agree(self, port: int) -> bool:
+        try:
+            return all(
+                int(client.sentinel_get_master_addr_by_name(self.service)[1]) == port
+                for client in self._sentinel_clients()
+            )
+        except (redis.RedisError, TypeError):
+            return False
+
+    def _replicas_known(self) -> bool:
+        try:
+            return all(
+                len(client.sentinel_slaves(self.service)) >= self.replica_count
+                and client.sentinel_master(self.service).get("num-other-sentinels", 0) >= self.sentinel_count - 1
+                for client in self._sentinel_clients()
+            )
+        except redis.RedisError:
+            return False
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise RuntimeError("sentinel set-up did not reach the expected state in time")
+
+    def all_servers(self) -> list[RedisServerProcess]:
+        return [node for node in [self.primary, *self.replicas, *self.sentinels] if node is not None]
+
+    def stop(self) -> None:
+        for node in self.all_servers():
+            node.stop()
+
+
+class _SentinelProcess(RedisServerProcess):
+    """``redis-server --sentinel`` with a config file it may rewrite."""
+
+    def __init__(self, data_dir: Path, service: str, primary_port: int):
+        super().__init__(data_dir)
+        self.service = service
+        self.primary_port = primary_port
+
+    def command(self) -> list[str]:
+        config = self.data_dir / "sentinel.conf"
+        if not config.exists():
+            config.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.data_dir}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} 1000\n"
+                f"sentinel failover-timeout {self.service} 5000\n"
+                f"sentinel parallel-syncs {self.service} 1\n"
+                f"logfile {self.data_dir / 'redis.log'}\n"
+            )
+        return [self.binary, str(config), "--sentinel"]

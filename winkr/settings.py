@@ -109,6 +109,8 @@ LOGGING = {
 # --- Production hardening (on whenever DEBUG is off) --------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Probes from the kubelet or Docker speak plain HTTP inside the pod: never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^health"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -189,11 +191,18 @@ WINKR_CACHING = {
 
 # --- sessions_app -------------------------------------------------------------------------
 SESSION_COOKIE_AGE = int(env_duration("SESSION_TTL", 14 * 86400))
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+# Sessions live in Redis ("state" alias) with a per-user device index; see sessions_app.
+SESSION_ENGINE = "sessions_app.backends.redis"
+# Django's SessionMiddleware plus throttled device activity and a 503 (not a 500) when Redis is down.
+MIDDLEWARE[MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")] = (
+    "sessions_app.middleware.SessionMiddleware"
+)
 WINKR_SESSIONS = {
     "SESSION_TTL": SESSION_COOKIE_AGE,
     "CLEANUP_INTERVAL": env_duration("SESSION_CLEANUP_INTERVAL", 3600),
     "MAX_SESSIONS_PER_USER": env_int("MAX_SESSIONS_PER_USER", 10),
+    "ONLINE_WINDOW": env_duration("SESSION_ONLINE_WINDOW", 5 * 60),
+    "ACTIVITY_UPDATE_INTERVAL": env_duration("SESSION_ACTIVITY_UPDATE_INTERVAL", 60),
 }
 
 # --- JWT (simplejwt; revocation in sessions_app) -------------------------------------------

@@ -1,0 +1,112 @@
+"""Session ids and the Redis keys behind them, built only here.
+
+A device session id is ``<user tag>.<32 random chars>``; an anonymous Django session key is
+just the 32 random chars. Carrying the user tag in the id is what lets one Lua script (or one
+MULTI) write a session's data and its user's device index together on Redis Cluster: every
+key of one user shares the Cluster hash tag ``{<user tag>}``, and the tag is known from the
+cookie alone, so loading stays one round trip with no lookup first.
+
+The user tag is the user id itself when it is short and made of ``[A-Za-z0-9_-]`` (so keys
+and the admin stay readable), else ``~`` + a SHA-256 prefix; ``~`` never appears in a plain
+tag, so two users can never share one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+
+from django.utils.crypto import get_random_string
+
+from caching_app.keys import make_key
+
+RANDOM_CHARS = string.ascii_lowercase + string.digits
+RANDOM_LENGTH = 32
+_PLAIN_TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HASHED_TAG = re.compile(r"~[0-9a-f]{32}")
+_RANDOM = re.compile(rf"[a-z0-9]{{{RANDOM_LENGTH}}}")
+
+NAMESPACE = "session"
+PRESENCE = "presence"
+GLOBAL_TAG = "global"  # the few keys shared by all users (global index, online list) share one slot
+
+
+def user_tag(user_id: object) -> str:
+    text = str(user_id)
+    if _PLAIN_TAG.fullmatch(text):
+        return text
+    return "~" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def new_random() -> str:
+    return get_random_string(RANDOM_LENGTH, RANDOM_CHARS)
+
+
+def new_session_id(user_id: object | None = None) -> str:
+    """A fresh session id: tagged with the user when there is one."""
+    if user_id is None:
+        return new_random()
+    return f"{user_tag(user_id)}.{new_random()}"
+
+
+def parse_session_id(session_id: object) -> tuple[str | None, str] | None:
+    """``(user_tag, random)`` for a device session id, ``(None, random)`` for an anonymous one.
+
+    None for anything else (a tampered cookie, a URL segment of the wrong shape), so callers
+    never build a key from text they did not make.
+    """
+    if not isinstance(session_id, str) or len(session_id) > 120:
+        return None
+    tag, dot, random_part = session_id.rpartition(".")
+    if not _RANDOM.fullmatch(random_part):
+        return None
+    if not dot:
+        return None, random_part
+    if _PLAIN_TAG.fullmatch(tag) or _HASHED_TAG.fullmatch(tag):
+        return tag, random_part
+    return None
+
+
+def session_key(session_id: str) -> str | None:
+    """Redis key of the hash holding a session's data and device record."""
+    parsed = parse_session_id(session_id)
+    if parsed is None:
+        return None
+    tag, random_part = parsed
+    if tag is None:
+        return make_key(NAMESPACE, "s", tag=random_part)
+    return make_key(NAMESPACE, "s", random_part, tag=tag)
+
+
+def user_index_key(tag: str) -> str:
+    """Sorted set of one user's device session ids, scored by expiry (ms)."""
+    return make_key(NAMESPACE, "u", tag=tag)
+
+
+def presence_key(tag: str) -> str:
+    """Sorted set of one user's liveness sources (``http`` and each socket), scored by "online until" (ms)."""
+    return make_key(PRESENCE, "c", tag=tag)
+
+
+def last_seen_key(tag: str) -> str:
+    return make_key(PRESENCE, "seen", tag=tag)
+
+
+def all_sessions_key() -> str:
+    """Sorted set of every device session id, scored by expiry (ms): counts and sweeps without SCAN."""
+    return make_key(NAMESPACE, "all", tag=GLOBAL_TAG)
+
+
+def online_key() -> str:
+    """Sorted set of user ids scored by "online until" (ms): listing and counting online users."""
+    return make_key(PRESENCE, "online", tag=GLOBAL_TAG)
+
+
+def cleanup_lock_key() -> str:
+    return make_key(NAMESPACE, "cleanup", tag=GLOBAL_TAG)
+
+
+def user_keys(tag: str) -> list[str]:
+    """The per-user keys most scripts take, in the order the scripts expect them."""
+    return [user_index_key(tag), presence_key(tag), last_seen_key(tag)]

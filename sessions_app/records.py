@@ -1,0 +1,61 @@
+"""The device-session record the service API returns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+RECORD_FIELDS = ("u", "k", "c", "a", "ip", "ua", "dev")
+COOKIE = "cookie"
+JWT = "jwt"
+KINDS = (COOKIE, JWT)
+
+
+def from_ms(value: object) -> datetime | None:
+    if value in (None, b"", ""):
+        return None
+    return datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+
+
+@dataclass(frozen=True)
+class DeviceSession:
+    """One logged-in device: a cookie session or a JWT session."""
+
+    id: str
+    user_id: str
+    kind: str
+    created_at: datetime
+    last_activity: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    device: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+    @classmethod
+    def from_redis(cls, session_id: str, values: list, expiry_ms: object = None) -> DeviceSession | None:
+        """Build from ``HMGET`` replies of :data:`RECORD_FIELDS`; None if the record is gone."""
+        user, kind, created, active, ip, agent, device = values
+        if user is None or created is None:
+            return None
+        try:
+            device_info = json.loads(device) if device else {}
+        except ValueError:
+            device_info = {}
+        return cls(
+            id=session_id, user_id=_text(user), kind=_text(kind), created_at=from_ms(created),
+            last_activity=from_ms(active) or from_ms(created), ip=_text(ip) or None,
+            user_agent=_text(agent) or None, device=device_info if isinstance(device_info, dict) else {},
+            expires_at=from_ms(expiry_ms),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("created_at", "last_activity", "expires_at"):
+            data[name] = data[name].isoformat() if data[name] else None
+        return data

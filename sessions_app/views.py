@@ -1,0 +1,99 @@
+"""REST endpoints: my device sessions, revoking one, and a user's presence."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from redis.exceptions import RedisError
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .conf import sessions_settings
+from .middleware import RETRY_AFTER_SECONDS
+from .serializers import DeviceSessionSerializer, PresenceSerializer
+
+logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The session store is unavailable; try again shortly.")
+    default_code = "session_store_unavailable"
+
+
+class SessionStoreAPIView(APIView):
+    """Turns Redis failures into a 503 JSON answer (the connection layer reconnects by itself)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RedisError):
+            logger.warning("Redis unavailable during %s %s: %r", self.request.method, self.request.path, exc)
+            unavailable = StoreUnavailable()
+            return Response({"detail": unavailable.detail, "code": unavailable.default_code},
+                            status=unavailable.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return super().handle_exception(exc)
+
+
+def current_session_id(request: Request) -> str | None:
+    """The device session making this request: the JWT's session claim, else the session cookie's key."""
+    explicit = getattr(request, "device_session_id", None)
+    if explicit:
+        return str(explicit)
+    auth: Any = getattr(request, "auth", None)
+    payload = getattr(auth, "payload", None)
+    if payload is None and isinstance(auth, dict):
+        payload = auth
+    if isinstance(payload, dict) and payload.get(sessions_settings.JWT_SESSION_CLAIM):
+        return str(payload[sessions_settings.JWT_SESSION_CLAIM])
+    session = getattr(request, "session", None)
+    return getattr(session, "session_key", None)
+
+
+def _session_json(record: services.DeviceSession, current: str | None) -> dict:
+    return {**record.as_dict(), "current": record.id == current}
+
+
+class SessionListView(SessionStoreAPIView):
+    """``GET /api/sessions/``: the devices I am logged in on; ``current`` marks this one."""
+
+    @extend_schema(responses=DeviceSessionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        current = current_session_id(request)
+        records = services.list_sessions(request.user.pk)
+        return Response([_session_json(record, current) for record in records])
+
+
+class SessionDetailView(SessionStoreAPIView):
+    """``DELETE /api/sessions/{id}/``: log one of my devices out (404 for any id that is not mine)."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, session_id: str) -> Response:
+        record = services.get_session(session_id)
+        # The same 404 for "no such session" and "someone else's": never confirm that an id exists.
+        if record is None or record.user_id != str(request.user.pk):
+            raise NotFound(_("No such session."), code="session_not_found")
+        services.delete_session(session_id, reason="revoked")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PresenceView(SessionStoreAPIView):
+    """``GET /api/users/{id}/presence/``: ``{"online": bool, "last_seen": iso8601|null}``."""
+
+    @extend_schema(responses=PresenceSerializer)
+    def get(self, request: Request, user_id: str) -> Response:
+        try:
+            pk = get_user_model()._default_manager.filter(pk=user_id).values_list("pk", flat=True).first()
+        except (ValueError, TypeError, ValidationError):
+            pk = None
+        if pk is None:
+            raise NotFound(_("No such user."), code="user_not_found")
+        seen = services.last_seen(pk)
+        return Response({"online": services.is_user_online(pk), "last_seen": seen.isoformat() if seen else None})
