@@ -32,7 +32,7 @@ REALTIME_DEFAULTS: dict[str, Any] = {
     "AUTH_MIDDLEWARE": "channels.auth.AuthMiddlewareStack",
     # Presence: the backend, how long one connection counts as alive without a heartbeat, and how often
     # an open socket refreshes it. A process that dies stops refreshing, so its sockets expire.
-    "PRESENCE_BACKEND": "realtime_app.presence.RedisConnectionPresence",
+    "PRESENCE_BACKEND": "realtime_app.presence.SessionsPresence",
     "PRESENCE_TTL": 60,
     "HEARTBEAT_INTERVAL": 20,
 }

@@ -24,10 +24,6 @@ def notifications_key(user_id: object) -> str:
     return make_key("notifications", tag=user_id)
 
 
-def presence_key(user_id: object) -> str:
-    return make_key("presence", "connections", tag=user_id)
-
-
 def chat_rate_key(user_id: object, window_index: int) -> str:
     return make_key("chat", "rate", window_index, tag=user_id)
 

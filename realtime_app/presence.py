@@ -1,56 +1,37 @@
-"""Presence from open sockets: one heartbeat entry per connection, each with its own expiry.
+"""Presence from open sockets, fed into sessions_app's online status.
 
-A user is online while any of their connections was refreshed within ``PRESENCE_TTL``. There is no
-counter to drift: a socket whose disconnect never arrives (a crashed server, a phone that vanished)
-simply stops being refreshed and drops out. The backend is pluggable (``PRESENCE_BACKEND``) so
-sessions_app, which owns online status, can take the connections over.
-
-Storage: one sorted set per user, member = connection id, score = the connection's expiry (epoch s).
+Every socket is one connection with its own heartbeat: the consumer marks it alive on connect and
+every ``HEARTBEAT_INTERVAL`` seconds with a TTL of ``PRESENCE_TTL``, and closed on disconnect. There
+is no counter to drift: a socket whose disconnect never arrives (a crashed server, a phone that
+vanished) stops being refreshed and drops out after the TTL; the user is online until the last live
+connection closes or expires. sessions_app stores it (``mark_connection_alive``/``closed``); the
+backend is a dotted path (``PRESENCE_BACKEND``) for projects that keep presence elsewhere.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from caching_app.connections import get_async_redis, get_redis
-
 from .conf import realtime_settings
-from .keys import presence_key
 
 
-class RedisConnectionPresence:
-    """The default presence backend (async for sockets, sync for views and checks)."""
-
-    def _alive_pipeline(self, pipe: Any, user_id: object, connection_id: str, ttl: float) -> None:
-        key = presence_key(user_id)
-        now = time.time()
-        pipe.zadd(key, {connection_id: now + ttl})
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.expire(key, int(ttl) + 1)
+class SessionsPresence:
+    """The default backend: sessions_app's per-connection presence hooks."""
 
     async def aconnection_alive(self, user_id: object, connection_id: str) -> None:
-        """Open or refresh one connection."""
-        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=True)
-        self._alive_pipeline(pipe, user_id, connection_id, float(realtime_settings.PRESENCE_TTL))
-        await pipe.execute()
+        from sessions_app import services
+
+        await services.amark_connection_alive(user_id, connection_id, float(realtime_settings.PRESENCE_TTL))
 
     async def aconnection_closed(self, user_id: object, connection_id: str) -> None:
-        key = presence_key(user_id)
-        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=True)
-        pipe.zrem(key, connection_id)
-        pipe.zremrangebyscore(key, "-inf", time.time())
-        await pipe.execute()
+        from sessions_app import services
+
+        await services.amark_connection_closed(user_id, connection_id)
 
     def is_online(self, user_id: object) -> bool:
-        return self.live_connections(user_id) > 0
+        from sessions_app import services
 
-    def live_connections(self, user_id: object) -> int:
-        return int(get_redis(realtime_settings.REDIS_ALIAS).zcount(presence_key(user_id), time.time(), "+inf"))
-
-    async def alive_connections(self, user_id: object) -> int:
-        client = get_async_redis(realtime_settings.REDIS_ALIAS)
-        return int(await client.zcount(presence_key(user_id), time.time(), "+inf"))
+        return services.is_user_online(user_id)
 
 
 def presence_backend() -> Any:
@@ -59,5 +40,5 @@ def presence_backend() -> Any:
 
 
 def is_user_connected(user_id: object) -> bool:
-    """Whether ``user_id`` holds at least one live socket (sessions_app folds this into online status)."""
+    """Whether ``user_id`` counts as online (their sockets, and whatever else the backend counts)."""
     return presence_backend().is_online(user_id)

@@ -18,9 +18,10 @@ def _user_id(user: Any) -> object:
 
 
 def _match_users(kwargs: dict[str, Any]) -> list[Any]:
-    """The two users of a match, whatever the sender calls them (``users=``, ``user_a=/user_b=``...)."""
-    if kwargs.get("users"):
-        return list(kwargs["users"])
+    """The two users (or ids) of a match: the demo sends ``user_ids=(first, second)``; others are accepted."""
+    for name in ("user_ids", "users"):
+        if kwargs.get(name):
+            return list(kwargs[name])
     for first, second in (("user_a", "user_b"), ("user", "other"), ("user1", "user2"), ("liker", "liked")):
         if first in kwargs and second in kwargs:
             return [kwargs[first], kwargs[second]]

@@ -130,7 +130,7 @@ async def test_match_signal_receiver_notifies_both_users(users, connect):
     alice, bob = users["alice"], users["bob"]
     alice_socket = await connect(alice, "/ws/notifications/")
     bob_socket = await connect(bob, "/ws/notifications/")
-    await sync_to_async(signals.notify_match)(sender=None, user_a=alice, user_b=bob)
+    await sync_to_async(signals.notify_match)(sender=None, user_ids=(alice.pk, bob.pk))
     alice_frame = await alice_socket.receive_json_from(timeout=2)
     bob_frame = await bob_socket.receive_json_from(timeout=2)
     assert (alice_frame["kind"], alice_frame["data"]) == ("match", {"user_id": bob.pk})
