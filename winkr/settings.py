@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "channels",
     "caching_app",
     "sessions_app",
+    "sessions_app.jwt",
     "ratelimit_app",
     "realtime_app",
     "health_app",
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sessions_app.jwt.middleware.JWTRevocationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -212,11 +214,18 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
     "ALGORITHM": "HS256",
+    "UPDATE_LAST_LOGIN": False,
+}
+# Revocation of JWTs in Redis (sessions_app.jwt); see the README, "JWT logout".
+WINKR_JWT = {
+    "FAIL_OPEN": env_bool("JWT_FAIL_OPEN", False),
+    "USER_CACHE_TTL": int(env_duration("JWT_USER_CACHE_TTL", 60)),
 }
 
 # --- DRF -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sessions_app.jwt.authentication.RedisJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -7,6 +7,7 @@ urlpatterns = [
     path("health", include("health_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/auth/", include("sessions_app.jwt.urls")),
     path("api/", include("sessions_app.urls")),
     path("api/", include("ratelimit_app.urls")),
     path("api/", include("realtime_app.urls")),

@@ -1,0 +1,166 @@
+"""DRF authentication: simplejwt's ``JWTAuthentication`` plus one Redis round trip.
+
+``get_validated_token`` is simplejwt's (signature, expiry, type). ``get_user`` replaces the
+SQL user lookup by one MGET that answers "is this token, its device session or its user
+revoked?" and returns the cached user row (:mod:`.users`); SQL is read only on a cache miss.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from . import metrics, users
+from .blacklist import TokenBlacklist, blacklist
+from .claims import MalformedClaims, TokenClaims
+from .conf import jwt_settings
+
+logger = logging.getLogger(__name__)
+
+# Where the middleware leaves (user, token) so DRF does not check the same token twice.
+REQUEST_ATTR = "_winkr_jwt_auth"
+
+REVOKED_MESSAGES = {
+    "token_revoked": _("Token has been revoked."),
+    "session_revoked": _("This device session has been logged out."),
+    "user_revoked": _("All sessions of this user have been logged out."),
+}
+
+
+class RevocationUnavailable(drf_exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("Token revocation cannot be checked right now; try again shortly.")
+    default_code = "revocation_unavailable"
+
+
+def token_claims(token: Token) -> TokenClaims:
+    try:
+        return TokenClaims.from_payload(token.payload)
+    except MalformedClaims as exc:
+        metrics.CHECK_INVALID.inc()
+        raise InvalidToken(str(exc)) from exc
+
+
+def revoked_error(reason: str) -> AuthenticationFailed:
+    metrics.CHECK_REVOKED.inc()
+    return AuthenticationFailed(REVOKED_MESSAGES[reason], code=reason)
+
+
+class RedisJWTAuthentication(JWTAuthentication):
+    """``Authorization: Bearer <access>`` checked against the Redis revocation list."""
+
+    blacklist: TokenBlacklist = blacklist
+
+    def authenticate(self, request: Any) -> tuple[Any, Token] | None:
+        django_request = getattr(request, "_request", request)
+        done = getattr(django_request, REQUEST_ATTR, None)
+        if done is not None:
+            return done
+        result = super().authenticate(request)
+        if result is not None:
+            setattr(django_request, REQUEST_ATTR, result)
+        return result
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        if len(raw_token) > jwt_settings.MAX_TOKEN_BYTES:
+            metrics.CHECK_INVALID.inc()
+            raise InvalidToken({"detail": _("Token is too long."), "code": "token_not_valid"})
+        try:
+            return super().get_validated_token(raw_token)
+        except InvalidToken:
+            metrics.CHECK_INVALID.inc()
+            raise
+
+    def get_user(self, validated_token: Token) -> Any:
+        claims = token_claims(validated_token)
+        with_user = bool(jwt_settings.USER_CACHE_TTL)
+        try:
+            result = self.blacklist.check(claims, with_user=with_user)
+        except RedisError as exc:
+            return self.redis_failed(validated_token, exc)
+        if result.revoked:
+            raise revoked_error(result.reason)
+        user = users.deserialize(result.user_row) if result.user_row not in (None, users.TOMBSTONE) else None
+        if user is None:
+            metrics.USER_MISS.inc()
+            user = self.fetch_user(claims.user_id)
+            if with_user and result.user_row is None:
+                try:
+                    users.remember(claims.user_id, user)
+                except RedisError:
+                    logger.warning("Could not cache the row of user %s", claims.user_id)
+        else:
+            metrics.USER_HIT.inc()
+        metrics.CHECK_OK.inc()
+        return self.check_user(user, validated_token)
+
+    def fetch_user(self, user_id: str) -> Any:
+        try:
+            return users.fetch_user(user_id)
+        except users.UserNotFound as exc:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
+
+    def check_user(self, user: Any, validated_token: Token) -> Any:
+        """simplejwt's checks on the user row (active flag, password-change revocation)."""
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        return user
+
+    def redis_failed(self, validated_token: Token, exc: RedisError) -> Any:
+        if not jwt_settings.FAIL_OPEN:
+            logger.error("Token revocation check failed (fail closed): %r", exc)
+            raise RevocationUnavailable() from exc
+        logger.warning("Token revocation check failed, letting the request through (FAIL_OPEN): %r", exc)
+        metrics.FAIL_OPEN.inc()
+        return self.check_user(self.fetch_user(token_claims(validated_token).user_id), validated_token)
+
+
+async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuthentication | None = None,
+                            ) -> tuple[Any, Token]:
+    """Async twin for Channels: validate ``raw_token`` and check it with one async round trip."""
+    auth = authentication or RedisJWTAuthentication()
+    raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
+    token = auth.get_validated_token(raw)
+    claims = token_claims(token)
+    with_user = bool(jwt_settings.USER_CACHE_TTL)
+    try:
+        result = await auth.blacklist.acheck(claims, with_user=with_user)
+    except RedisError as exc:
+        if not jwt_settings.FAIL_OPEN:
+            raise RevocationUnavailable() from exc
+        metrics.FAIL_OPEN.inc()
+        result = None
+    if result is not None and result.revoked:
+        raise revoked_error(result.reason)
+    user = None
+    if result is not None and result.user_row not in (None, users.TOMBSTONE):
+        user = users.deserialize(result.user_row)
+    if user is None:
+        try:
+            user = await users.afetch_user(claims.user_id)
+        except users.UserNotFound as exc:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
+        if with_user and result is not None and result.user_row is None:
+            try:
+                await users.aremember(claims.user_id, user)
+            except RedisError:
+                logger.warning("Could not cache the row of user %s", claims.user_id)
+    if api_settings.CHECK_REVOKE_TOKEN:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(auth.check_user)(user, token), token
+    return auth.check_user(user, token), token

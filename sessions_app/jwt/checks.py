@@ -1,0 +1,47 @@
+"""System checks of ``WINKR_JWT`` and of the settings JWT revocation relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import jwt_settings
+
+AUTH_CLASS = "sessions_app.jwt.authentication.RedisJWTAuthentication"
+MIDDLEWARE = "sessions_app.jwt.middleware.JWTRevocationMiddleware"
+
+
+@register()
+def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    for key in jwt_settings.unknown_keys():
+        errors.append(Error(f"Unknown WINKR_JWT setting {key!r}.", hint="Check the spelling against the README.",
+                            id="winkr_jwt.E001"))
+    for key in ("USER_CACHE_TTL", "USER_CACHE_TOMBSTONE_TTL", "MAX_TOKEN_BYTES"):
+        value = getattr(jwt_settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "USER_CACHE_TTL" else 1):
+            errors.append(Error(f"WINKR_JWT[{key!r}] must be a whole number of "
+                                f"{'bytes' if key == 'MAX_TOKEN_BYTES' else 'seconds'} (got {value!r}).",
+                                id="winkr_jwt.E002"))
+    if not isinstance(jwt_settings.FAIL_OPEN, bool):
+        errors.append(Error("WINKR_JWT['FAIL_OPEN'] must be True or False.", id="winkr_jwt.E003"))
+    for path in jwt_settings.LOGIN_THROTTLE_CLASSES:
+        try:
+            import_string(path) if isinstance(path, str) else path
+        except ImportError as exc:
+            errors.append(Error(f"WINKR_JWT['LOGIN_THROTTLE_CLASSES']: cannot import {path!r} ({exc}).",
+                                id="winkr_jwt.E004"))
+    if "rest_framework_simplejwt.token_blacklist" in settings.INSTALLED_APPS:
+        errors.append(Warning(
+            "rest_framework_simplejwt.token_blacklist is installed: its SQL blacklist runs beside the Redis one "
+            "on every refresh.", hint="Remove it from INSTALLED_APPS (see the README, 'JWT logout').",
+            id="winkr_jwt.W001"))
+    auth_classes = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_AUTHENTICATION_CLASSES", [])
+    if "rest_framework_simplejwt.authentication.JWTAuthentication" in auth_classes:
+        errors.append(Warning(
+            "simplejwt's JWTAuthentication ignores revoked tokens.",
+            hint=f"Use {AUTH_CLASS} in REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'].", id="winkr_jwt.W002"))
+    return errors
