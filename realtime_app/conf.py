@@ -27,9 +27,9 @@ REALTIME_DEFAULTS: dict[str, Any] = {
     "SEND_POLICY": "realtime_app.policies.allow_active_users",
     # Chat rate limit per sender: this many messages per window (seconds).
     "CHAT_RATE_LIMIT": {"requests": 30, "window": 10},
-    # The Channels auth middleware stack wrapped around the WebSocket routes (a callable taking the inner app).
-    # It must put the user in scope["user"]; the consumers close unauthenticated sockets with 4401.
-    "AUTH_MIDDLEWARE": "channels.auth.AuthMiddlewareStack",
+    # The Channels auth middleware stack wrapped around the WebSocket routes (a callable taking the inner app):
+    # sessions_app's JWT stack reads ?token=, the "bearer, <token>" subprotocol, or the session cookie.
+    "AUTH_MIDDLEWARE": "sessions_app.jwt.websocket.JWTAuthMiddlewareStack",
     # Presence: the backend, how long one connection counts as alive without a heartbeat, and how often
     # an open socket refreshes it. A process that dies stops refreshing, so its sockets expire.
     "PRESENCE_BACKEND": "realtime_app.presence.SessionsPresence",

@@ -18,10 +18,12 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
+from sessions_app.jwt.websocket import RevocationMixin
+
 from .chat import Replay, areplay, asend_message
 from .conf import realtime_settings
 from .errors import InvalidInput, RealtimeError
-from .keys import chat_group, notification_group, user_group
+from .keys import chat_group, notification_group
 from .metrics import FRAME_ERRORS, OPEN_SOCKETS, REPLAYED, RESYNCS
 from .notifications import anotifications_since
 from .presence import presence_backend
@@ -33,20 +35,26 @@ CLOSE_UNAUTHENTICATED = 4401
 MAX_CLIENT_ID_LENGTH = 100
 
 
-class RealtimeConsumer(AsyncJsonWebsocketConsumer):
-    """Authentication, presence heartbeats, frame validation and dispatch shared by both endpoints."""
+class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
+    """Authentication, presence heartbeats, frame validation and dispatch shared by both endpoints.
+
+    sessions_app's RevocationMixin closes anonymous sockets with 4401 before ``connect`` runs, and
+    joins the device-session and user revocation groups so a logout closes open sockets (4401).
+    """
 
     endpoint = "realtime"
     # Client frame type -> method name. Anything else is an "unknown_type" error.
     frame_handlers: dict[str, str] = {"ping": "frame_ping"}
+    # Set in connect(); the defaults hold for sockets refused before it runs.
+    heartbeat: asyncio.Task | None = None
+    joined: tuple[str, ...] | list[str] = ()
 
     def user_groups(self) -> list[str]:
-        return [user_group(self.user_id)]
+        return []
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
-        self.joined: list[str] = []
-        self.heartbeat: asyncio.Task | None = None
+        self.joined = []
         if self.user is None or not getattr(self.user, "is_authenticated", False):
             # Accept first: a close before the handshake completes is an HTTP 403 and the client never
             # sees the code. After accept, 4401 tells the client to authenticate again.
@@ -61,7 +69,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.mark_alive()
         self.heartbeat = asyncio.ensure_future(self.heartbeat_loop())
         OPEN_SOCKETS.labels(self.endpoint).inc()
-        await self.accept()
+        await self.accept(self.scope.get("jwt_subprotocol"))
         await self.after_connect(parse_qs(self.scope.get("query_string", b"").decode("latin-1")))
 
     async def after_connect(self, query: dict[str, list[str]]) -> None:
@@ -138,20 +146,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def frame_ping(self, content: dict) -> None:
         await self.mark_alive()
         await self.send_json({"type": "pong"})
-
-    # --- channel-layer events (never reachable from client frames) --------------------------------------
-
-    async def auth_revoked(self, event: dict) -> None:
-        """A device session or all of a user's sessions were revoked: close with 4401.
-
-        ``session_key`` (optional) limits this to sockets opened with that session.
-        """
-        session_key = event.get("session_key")
-        session = self.scope.get("session")
-        if session_key and getattr(session, "session_key", None) != session_key:
-            return
-        await self.close(code=CLOSE_UNAUTHENTICATED)
-
 
 def _first(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)

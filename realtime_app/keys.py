@@ -45,8 +45,3 @@ def chat_group(user_id: object) -> str:
 def notification_group(user_id: object) -> str:
     """Every open notification socket of one user."""
     return f"winkr.notif.{_group_part(user_id)}"
-
-
-def user_group(user_id: object) -> str:
-    """Every socket of one user, whatever its kind (revocation, logout)."""
-    return f"winkr.user.{_group_part(user_id)}"

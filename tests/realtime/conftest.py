@@ -39,11 +39,11 @@ async def connect():
             await communicator.disconnect()
 
 
-async def receive_until(communicator: WebsocketCommunicator, frame_type: str, timeout: float = 2.0) -> list[dict]:
+async def receive_until(communicator: WebsocketCommunicator, frame_type: str, wait: float = 2.0) -> list[dict]:
     """Frames up to and including the first of ``frame_type``."""
     frames = []
     while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
+        frame = await communicator.receive_json_from(timeout=wait)
         frames.append(frame)
         if frame["type"] == frame_type:
             return frames

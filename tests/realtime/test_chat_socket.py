@@ -11,7 +11,8 @@ from django.test import override_settings
 
 from caching_app.connections import get_redis
 from realtime_app import chat
-from realtime_app.keys import conversation_key, user_group
+from realtime_app.keys import conversation_key
+from sessions_app.jwt.websocket import user_group
 
 from .conftest import receive_until
 
@@ -56,7 +57,8 @@ async def test_other_users_never_receive_the_conversation(users, connect):
     await carol_chat.send_json_to({"type": "chat.sync", "since": "0-0", "with": alice.pk})
     assert (await receive_until(carol_chat, "chat.synced"))[-1]["count"] == 0
     # She cannot call the channel-layer handlers by naming them in a frame.
-    for kind in ("chat.deliver", "chat_deliver", "notification.deliver", "auth.revoked", "websocket.disconnect"):
+    for kind in ("chat.deliver", "chat_deliver", "notification.deliver", "jwt.revoked", "jwt_revoked",
+                 "websocket.disconnect"):
         await carol_chat.send_json_to({"type": kind, "message": {"id": "1-0", "from": "x", "to": str(carol.pk)}})
         assert (await carol_chat.receive_json_from(timeout=2))["code"] == "unknown_type"
     assert await carol_chat.receive_nothing(timeout=0.2)
@@ -121,7 +123,7 @@ async def test_since_older_than_the_capped_stream_asks_for_resync(users, connect
     assert get_redis("state").xlen(conversation_key(alice.pk, bob.pk)) < 251
 
     bob_socket = await connect(bob, f"/ws/chat/?since={first.id}")
-    frames = await receive_until(bob_socket, "chat.synced", timeout=5)
+    frames = await receive_until(bob_socket, "chat.synced", wait=5)
     resync = [f for f in frames if f["type"] == "chat.resync_required"]
     assert resync == [{"type": "chat.resync_required", "with": str(alice.pk), "since": first.id}]
     # A recent cursor needs no resync.
@@ -135,5 +137,5 @@ async def test_since_older_than_the_capped_stream_asks_for_resync(users, connect
 
 async def test_revocation_event_closes_with_4401(users, connect):
     bob_socket = await connect(users["bob"])
-    await get_channel_layer().group_send(user_group(users["bob"].pk), {"type": "auth.revoked"})
+    await get_channel_layer().group_send(user_group(users["bob"].pk), {"type": "jwt.revoked", "reason": "logout"})
     assert (await bob_socket.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
