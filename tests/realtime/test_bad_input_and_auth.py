@@ -128,3 +128,20 @@ async def sync_to_async_cookie(user) -> bytes:
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(session_cookie)(user)
+
+
+async def test_jwt_socket_is_closed_with_4401_when_its_device_logs_out(users):
+    from asgiref.sync import sync_to_async
+
+    client = Client()
+    tokens = (await sync_to_async(client.post)("/api/auth/token/", {"username": "bob", "password": "pw-bob"},
+                                               content_type="application/json")).json()
+    socket = WebsocketCommunicator(application, f"/ws/chat/?token={tokens['access']}", headers=[
+        (b"origin", b"http://testserver"), (b"host", b"testserver")])
+    connected, _ = await socket.connect()
+    assert connected
+    await assert_still_usable(socket)
+    response = await sync_to_async(client.post)("/api/auth/logout/", {}, content_type="application/json",
+                                                 HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert response.status_code in (200, 204, 205)
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
