@@ -116,8 +116,8 @@ def run(bench) -> None:
     from tests.e2e.conftest import DaphneServer
 
     layers = ["pubsub"] if bench.quick else ["pubsub", "core"]
-    samples = 60 if bench.quick else 2000
-    burst = 100 if bench.quick else 3000
+    samples = 60 if bench.quick else 1000
+    burst = 100 if bench.quick else 1000
     sender, recipient = session_for("bench-alice"), session_for("bench-bob")
     loop = asyncio.new_event_loop()
     p50s: dict[str, list[float]] = {"ours (daphne + consumer)": [], "raw group_send": []}
