@@ -1,0 +1,1 @@
+"""Chat and notifications over Channels and Redis Streams, with presence from open sockets."""

@@ -9,4 +9,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from realtime_app.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    # ws/chat/ and ws/notifications/ behind the origin check (ALLOWED_HOSTS) and the auth middleware.
+    "websocket": websocket_application(),
+})

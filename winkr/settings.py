@@ -274,13 +274,33 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 ]
 
 # --- realtime_app (Channels) ----------------------------------------------------------------
+# The pub/sub layer, measured against RedisChannelLayer in bench/bench_realtime.py (README, realtime_app):
+# delivery is at-most-once either way for a socket that is gone, and the chat/notification Streams
+# give replay. Hosts come from the WINKR_REDIS aliases named here (one shard per alias).
+_CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [_REDIS_URL]},
+        "BACKEND": "realtime_app.layers.RedisChannelLayer"
+        if _CHANNEL_LAYER == "core"
+        else "realtime_app.layers.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "aliases": env_list("REALTIME_LAYER_ALIASES", ["state"]),
+            "prefix": f"{env_str('WINKR_KEY_PREFIX', 'winkr')}:asgi",
+            # RedisChannelLayer only: per-channel queue bound and message lifetime (s).
+            **({"capacity": env_int("REALTIME_LAYER_CAPACITY", 200), "expiry": env_int("REALTIME_LAYER_EXPIRY", 30)}
+               if _CHANNEL_LAYER == "core" else {}),
+        },
     }
 }
-WINKR_REALTIME: dict = {}
+WINKR_REALTIME: dict = {
+    "MAX_TEXT_LENGTH": env_int("CHAT_MAX_TEXT_LENGTH", 2000),
+    "CHAT_STREAM_MAXLEN": env_int("CHAT_STREAM_MAXLEN", 1000),
+    "NOTIFICATION_STREAM_MAXLEN": env_int("NOTIFICATION_STREAM_MAXLEN", 200),
+    "CHAT_RATE_LIMIT": {"requests": env_int("CHAT_RATE_LIMIT_REQUESTS", 30),
+                        "window": env_int("CHAT_RATE_LIMIT_WINDOW", 10)},
+    "PRESENCE_TTL": env_int("PRESENCE_TTL", 60),
+    "HEARTBEAT_INTERVAL": env_int("PRESENCE_HEARTBEAT_INTERVAL", 20),
+}
 
 # --- health_app -------------------------------------------------------------------------------
 WINKR_HEALTH = {

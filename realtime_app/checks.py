@@ -1,0 +1,48 @@
+"""System checks for WINKR_REALTIME and the channel layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
+
+POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CHAT_STREAM_TTL",
+                 "NOTIFICATION_STREAM_MAXLEN", "NOTIFICATION_STREAM_TTL", "MAX_PAGE_SIZE", "PRESENCE_TTL",
+                 "HEARTBEAT_INTERVAL")
+
+
+@register(Tags.compatibility)
+def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors = []
+    for key in realtime_settings.unknown_keys():
+        errors.append(Error(f"WINKR_REALTIME has an unknown key {key!r}.",
+                            hint=f"Known keys: {', '.join(sorted(REALTIME_DEFAULTS))}.", id="winkr_realtime.E001"))
+    for key in POSITIVE_INTS:
+        value = realtime_settings.user_settings.get(key, REALTIME_DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
+                                id="winkr_realtime.E002"))
+    for key in REALTIME_IMPORT_STRINGS:
+        try:
+            getattr(realtime_settings, key)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), id="winkr_realtime.E003"))
+    rate = realtime_settings.user_settings.get("CHAT_RATE_LIMIT", REALTIME_DEFAULTS["CHAT_RATE_LIMIT"])
+    if not (isinstance(rate, dict) and all(isinstance(rate.get(k), int) and rate[k] > 0
+                                           for k in ("requests", "window"))):
+        errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E004"))
+    ttl = realtime_settings.user_settings.get("PRESENCE_TTL", REALTIME_DEFAULTS["PRESENCE_TTL"])
+    beat = realtime_settings.user_settings.get("HEARTBEAT_INTERVAL", REALTIME_DEFAULTS["HEARTBEAT_INTERVAL"])
+    if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
+        errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
+                            "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))
+    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get("default")
+    if not layer:
+        errors.append(Error("CHANNEL_LAYERS['default'] is not configured; chat and notifications need it.",
+                            id="winkr_realtime.E006"))
+    return errors

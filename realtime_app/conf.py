@@ -1,0 +1,42 @@
+"""``WINKR_REALTIME`` settings, read at call time through caching_app's AppSettings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caching_app.conf import AppSettings
+
+REALTIME_DEFAULTS: dict[str, Any] = {
+    # Redis alias for chat streams, notification streams and presence: data that must not be evicted.
+    "REDIS_ALIAS": "state",
+    # Longest chat text, in characters.
+    "MAX_TEXT_LENGTH": 2000,
+    # Largest WebSocket frame a client may send, in bytes; bigger frames get an error frame.
+    "MAX_FRAME_BYTES": 16 * 1024,
+    # Messages kept per conversation (XADD MAXLEN ~): older ones need a resync from history.
+    "CHAT_STREAM_MAXLEN": 1000,
+    # A conversation nobody wrote to for this long is dropped (seconds); refreshed on every message.
+    "CHAT_STREAM_TTL": 90 * 86400,
+    # Notifications kept per user, and how long an idle notification stream lives (seconds).
+    "NOTIFICATION_STREAM_MAXLEN": 200,
+    "NOTIFICATION_STREAM_TTL": 30 * 86400,
+    # Largest page of REST history / notifications.
+    "MAX_PAGE_SIZE": 100,
+    # Who may message whom: a callable(sender, recipient) -> bool. The default allows any active user;
+    # a project narrows it (e.g. to matched users) by naming its own function here.
+    "SEND_POLICY": "realtime_app.policies.allow_active_users",
+    # Chat rate limit per sender: this many messages per window (seconds).
+    "CHAT_RATE_LIMIT": {"requests": 30, "window": 10},
+    # The Channels auth middleware stack wrapped around the WebSocket routes (a callable taking the inner app):
+    # sessions_app's JWT stack reads ?token=, the "bearer, <token>" subprotocol, or the session cookie.
+    "AUTH_MIDDLEWARE": "sessions_app.jwt.websocket.JWTAuthMiddlewareStack",
+    # Presence: the backend, how long one connection counts as alive without a heartbeat, and how often
+    # an open socket refreshes it. A process that dies stops refreshing, so its sockets expire.
+    "PRESENCE_BACKEND": "realtime_app.presence.SessionsPresence",
+    "PRESENCE_TTL": 60,
+    "HEARTBEAT_INTERVAL": 20,
+}
+
+REALTIME_IMPORT_STRINGS = ("SEND_POLICY", "PRESENCE_BACKEND", "AUTH_MIDDLEWARE")
+
+realtime_settings = AppSettings("WINKR_REALTIME", REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS)

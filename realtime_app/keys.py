@@ -1,0 +1,47 @@
+"""Redis keys and channel-layer group names of realtime_app, built in one place."""
+
+from __future__ import annotations
+
+from caching_app.keys import make_key
+
+
+def conversation_tag(user_a: object, user_b: object) -> str:
+    """The pair of user ids in a fixed order, so both users' view of a conversation is one key."""
+    low, high = sorted((str(user_a), str(user_b)), key=lambda value: (len(value), value))
+    return f"{low}-{high}"
+
+
+def conversation_key(user_a: object, user_b: object) -> str:
+    return make_key("chat", "conversation", tag=conversation_tag(user_a, user_b))
+
+
+def partners_key(user_id: object) -> str:
+    """Sorted set of the users ``user_id`` talks with, scored by the last message time (ms)."""
+    return make_key("chat", "partners", tag=user_id)
+
+
+def notifications_key(user_id: object) -> str:
+    return make_key("notifications", tag=user_id)
+
+
+def chat_rate_key(user_id: object, window_index: int) -> str:
+    return make_key("chat", "rate", window_index, tag=user_id)
+
+
+# Channel-layer group names allow only ASCII letters, digits, "-", "_" and "." (channels validates this),
+# which user primary keys (ints, UUIDs) satisfy; anything else is hex-encoded.
+def _group_part(user_id: object) -> str:
+    text = str(user_id)
+    if text and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in text) and len(text) < 60:
+        return text
+    return "x" + text.encode().hex()[:80]
+
+
+def chat_group(user_id: object) -> str:
+    """Every open chat socket of one user."""
+    return f"winkr.chat.{_group_part(user_id)}"
+
+
+def notification_group(user_id: object) -> str:
+    """Every open notification socket of one user."""
+    return f"winkr.notif.{_group_part(user_id)}"

@@ -1,0 +1,86 @@
+"""Channel layers that take their Redis servers from ``WINKR_REDIS``, like every other winkr client.
+
+``CHANNEL_LAYERS["default"]["CONFIG"]["aliases"]`` names the WINKR_REDIS aliases to use (one shard
+each, default ``["state"]``); an explicit ``hosts`` list still wins. Hosts are derived when the layer
+is built, so overriding WINKR_REDIS (tests, another environment) moves the channel layer with it.
+
+channels_redis builds its own ``redis.asyncio`` pools from host dicts and cannot take ready clients,
+so this module translates our alias configuration (URL, ACL user, password, TLS files, Sentinel)
+into those dicts instead of building clients itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer as CorePubSubChannelLayer
+from django.core.exceptions import ImproperlyConfigured
+
+from caching_app.connections import redis_connections
+from caching_app.redis_config import RedisAliasConfig
+
+DEFAULT_ALIASES = ("state",)
+
+
+def host_for_alias(config: RedisAliasConfig, *, pubsub: bool) -> dict[str, Any]:
+    """A channels_redis host dict for one WINKR_REDIS alias."""
+    common: dict[str, Any] = {
+        "username": config.username,
+        "password": config.password,
+        "socket_connect_timeout": config.dial_timeout,
+    }
+    if config.tls:
+        common.update(ssl_ca_certs=config.ssl_ca_certs, ssl_certfile=config.ssl_certfile,
+                      ssl_keyfile=config.ssl_keyfile, ssl_cert_reqs=config.ssl_cert_reqs)
+    common = {key: value for key, value in common.items() if value is not None}
+    if config.mode == "sentinel":
+        sentinel_kwargs = {"username": config.sentinel_username, "password": config.sentinel_password}
+        return {
+            "sentinels": [(node.host, node.port) for node in config.sentinels],
+            "master_name": config.sentinel_service,
+            "sentinel_kwargs": {k: v for k, v in sentinel_kwargs.items() if v is not None},
+            "db": config.db,
+            **common,
+        }
+    if config.mode == "cluster":
+        if not pubsub:
+            raise ImproperlyConfigured(
+                f"WINKR_REDIS[{config.alias!r}] is a Redis Cluster: channels_redis' RedisChannelLayer cannot "
+                "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.layers."
+                "RedisPubSubChannelLayer, whose PUBLISH/SUBSCRIBE reach the whole cluster from any node."
+            )
+        node = config.cluster_nodes[0] if config.cluster_nodes else None
+        host, port = (node.host, node.port) if node else (config.host, config.port)
+        return {"address": f"{config.scheme}://{host}:{port}/0", **common}
+    if config.scheme == "unix":
+        return {"address": f"unix://{config.path}?db={config.db}", **common}
+    return {"address": f"{config.scheme}://{config.host}:{config.port}/{config.db}", **common}
+
+
+def hosts_for_aliases(aliases: Any, *, pubsub: bool) -> list[dict[str, Any]]:
+    if isinstance(aliases, str) or not aliases:
+        raise ImproperlyConfigured("CHANNEL_LAYERS CONFIG 'aliases' must be a non-empty list of WINKR_REDIS aliases.")
+    return [host_for_alias(redis_connections.config(alias), pubsub=pubsub) for alias in aliases]
+
+
+class RedisPubSubChannelLayer(CorePubSubChannelLayer):
+    """channels_redis' pub/sub layer (at-most-once, no capacity) on our Redis aliases."""
+
+    def __init__(self, *args: Any, aliases: Any = DEFAULT_ALIASES, hosts: Any = None, **kwargs: Any) -> None:
+        self.aliases = list(aliases)
+        self.explicit_hosts = hosts
+        super().__init__(*args, **kwargs)
+
+    def _get_layer(self) -> Any:
+        # Hosts are resolved when the first per-loop layer is built, not at import.
+        if "hosts" not in self._kwargs:
+            self._kwargs["hosts"] = self.explicit_hosts or hosts_for_aliases(self.aliases, pubsub=True)
+        return super()._get_layer()
+
+
+class RedisChannelLayer(CoreRedisChannelLayer):
+    """channels_redis' list-based layer (capacity, expiry, at-least-until-expiry) on our Redis aliases."""
+
+    def __init__(self, *args: Any, aliases: Any = DEFAULT_ALIASES, hosts: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, hosts=hosts or hosts_for_aliases(aliases, pubsub=False), **kwargs)

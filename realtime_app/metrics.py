@@ -1,0 +1,13 @@
+"""Prometheus metrics of realtime_app (default registry, multiprocess-aware through health_app)."""
+
+from prometheus_client import Counter, Gauge
+
+CHAT_MESSAGES = Counter("winkr_realtime_chat_messages", "Chat messages stored and delivered", ["via"])
+NOTIFICATIONS = Counter("winkr_realtime_notifications", "Notifications published", ["kind"])
+FRAME_ERRORS = Counter("winkr_realtime_frame_errors", "Client frames refused with an error frame", ["code"])
+OPEN_SOCKETS = Gauge("winkr_realtime_open_sockets", "Open WebSocket connections", ["endpoint"],
+                     multiprocess_mode="livesum")
+REPLAYED = Counter("winkr_realtime_replayed_messages", "Messages and notifications replayed after a reconnect",
+                   ["stream"])
+RESYNCS = Counter("winkr_realtime_resync_required", "Replays that could not reach back to the client's cursor",
+                  ["stream"])

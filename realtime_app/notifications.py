@@ -1,0 +1,138 @@
+"""Notifications: a capped Redis Stream per user plus live delivery to their notification sockets.
+
+``publish_notification`` is for sync code (views, signals, management commands) and
+``apublish_notification`` its async twin; both store first, then deliver, so a client that was offline
+fetches what it missed with ``GET /api/notifications/?since=<id>`` or ``ws/notifications/?since=<id>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from redis.exceptions import RedisError
+
+from caching_app.connections import get_async_redis, get_redis
+
+from .conf import realtime_settings
+from .errors import InvalidInput, Unavailable
+from .keys import notification_group, notifications_key
+from .metrics import NOTIFICATIONS
+from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    user_id: str
+    kind: str
+    title: str
+    data: Any
+
+    def as_frame(self) -> dict[str, Any]:
+        return {"type": "notification", "id": self.id, "kind": self.kind, "title": self.title,
+                "data": self.data, "created_at": id_time(self.id)}
+
+    @classmethod
+    def from_entry(cls, user_id: object, entry_id: str, fields: dict[str, str]) -> Notification:
+        return cls(entry_id, str(user_id), fields.get("kind", ""), fields.get("title", ""),
+                   json.loads(fields.get("data") or "null"))
+
+
+def _fields(kind: str, title: str, data: Any) -> dict[str, str]:
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInput("'kind' must be a non-empty string.", code="invalid_kind")
+    return {"kind": kind, "title": str(title), "data": json.dumps(data, cls=DjangoJSONEncoder)}
+
+
+def _store(pipe: Any, user_id: object, fields: dict[str, str]) -> None:
+    key = notifications_key(user_id)
+    pipe.xadd(key, fields, maxlen=int(realtime_settings.NOTIFICATION_STREAM_MAXLEN), approximate=True)
+    pipe.expire(key, int(realtime_settings.NOTIFICATION_STREAM_TTL))
+
+
+def _event(notification: Notification) -> dict[str, Any]:
+    return {"type": "notification.deliver", "notification": notification.as_frame()}
+
+
+def publish_notification(user_id: object, kind: str, title: str, data: Any = None) -> Notification:
+    """Store and deliver one notification from sync code. Raises :class:`Unavailable` if Redis is down."""
+    fields = _fields(kind, title, data)
+    try:
+        pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
+        _store(pipe, user_id, fields)
+        entry_id = pipe.execute()[0].decode()
+    except RedisError as exc:
+        raise Unavailable("Notification storage is unavailable.") from exc
+    notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
+    async_to_sync(get_channel_layer().group_send)(notification_group(user_id), _event(notification))
+    NOTIFICATIONS.labels(kind).inc()
+    return notification
+
+
+async def apublish_notification(user_id: object, kind: str, title: str, data: Any = None) -> Notification:
+    """Async twin of :func:`publish_notification`."""
+    fields = _fields(kind, title, data)
+    try:
+        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
+        _store(pipe, user_id, fields)
+        entry_id = (await pipe.execute())[0].decode()
+    except RedisError as exc:
+        raise Unavailable("Notification storage is unavailable.") from exc
+    notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
+    await get_channel_layer().group_send(notification_group(user_id), _event(notification))
+    NOTIFICATIONS.labels(kind).inc()
+    return notification
+
+
+def _cursor(since: object | None) -> tuple[int, int] | None:
+    if since in (None, ""):
+        return None
+    try:
+        return parse_stream_id(since)
+    except InvalidStreamId as exc:
+        raise InvalidInput(str(exc), code="invalid_since") from None
+
+
+def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | None
+            ) -> tuple[list[Notification], bool]:
+    if isinstance(entries, Exception):
+        raise entries
+    items = [Notification.from_entry(user_id, i, f) for i, f in decode_entries(entries)]
+    lost = (cursor is not None and not isinstance(info, Exception)
+            and cursor_lost(info, cursor, int(realtime_settings.NOTIFICATION_STREAM_MAXLEN)))
+    return items, lost
+
+
+def notifications_since(user_id: object, since: object | None = None, limit: int | None = None
+                        ) -> tuple[list[Notification], bool]:
+    """Notifications after ``since`` (all retained ones without it), oldest first, and whether some were lost."""
+    cursor = _cursor(since)
+    key = notifications_key(user_id)
+    try:
+        pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
+        pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+", count=limit)
+        pipe.xinfo_stream(key)
+        entries, info = pipe.execute(raise_on_error=False)
+        return _result(user_id, entries, info, cursor)
+    except RedisError as exc:
+        raise Unavailable("Notification storage is unavailable.") from exc
+
+
+async def anotifications_since(user_id: object, since: object | None = None, limit: int | None = None
+                               ) -> tuple[list[Notification], bool]:
+    """Async twin of :func:`notifications_since`."""
+    cursor = _cursor(since)
+    key = notifications_key(user_id)
+    try:
+        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
+        pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+", count=limit)
+        pipe.xinfo_stream(key)
+        entries, info = await pipe.execute(raise_on_error=False)
+        return _result(user_id, entries, info, cursor)
+    except RedisError as exc:
+        raise Unavailable("Notification storage is unavailable.") from exc

@@ -1,0 +1,68 @@
+"""Helpers over capped Redis Streams: ids, entries, and whether a cursor fell off the capped end.
+
+Stream ids (``<ms>-<seq>``) are what clients hold as cursors; every id a client sends is parsed
+here before it reaches Redis.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+
+
+class InvalidStreamId(ValueError):
+    pass
+
+
+def parse_stream_id(value: object) -> tuple[int, int]:
+    """``"1700000000000-3"`` -> ``(1700000000000, 3)``; a bare ``"<ms>"`` means ``<ms>-0``."""
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    match = STREAM_ID.match(text.strip())
+    if not match:
+        raise InvalidStreamId(f"{text[:40]!r} is not a stream id (want <milliseconds>-<sequence>)")
+    ms, seq = int(match.group(1)), int(match.group(2) or 0)
+    if ms >= 2**64 or seq >= 2**64:
+        raise InvalidStreamId(f"{text[:40]!r} is out of range")
+    return ms, seq
+
+
+def format_stream_id(parts: tuple[int, int]) -> str:
+    return f"{parts[0]}-{parts[1]}"
+
+
+def id_time(stream_id: str) -> str:
+    """The ISO 8601 time Redis stamped into a stream id (its milliseconds part)."""
+    ms = parse_stream_id(stream_id)[0]
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def decode_fields(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {key.decode(): value.decode() for key, value in fields.items()}
+
+
+def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[tuple[str, dict[str, str]]]:
+    return [(entry_id.decode(), decode_fields(fields)) for entry_id, fields in entries]
+
+
+def cursor_lost(info: dict[Any, Any] | None, since: tuple[int, int], maxlen: int) -> bool:
+    """True when entries after ``since`` may have been trimmed away (the client must resync).
+
+    Entries were removed when the stream's first entry is newer than the cursor and the stream
+    once held more than it does now: Redis 7 counts ``entries-added`` (trimming does not move its
+    ``max-deleted-entry-id``, XDEL does); Redis 6.2 does not, so there a stream at its cap counts as trimmed.
+    """
+    if not info:
+        return False
+    info = {(k.decode() if isinstance(k, bytes) else k): v for k, v in info.items()}
+    deleted = info.get("max-deleted-entry-id")
+    if deleted is not None and parse_stream_id(deleted) > since:
+        return True
+    first = info.get("first-entry")
+    if not first or parse_stream_id(first[0]) <= since:
+        return False
+    length = int(info.get("length", 0))
+    added = info.get("entries-added")
+    return int(added) > length if added is not None else length >= maxlen
