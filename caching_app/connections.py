@@ -17,10 +17,15 @@ import asyncio
 import threading
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.sentinel
+import redis.cluster
+import redis.sentinel
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -50,15 +55,35 @@ def _backoff() -> ExponentialWithJitterBackoff:
     return ExponentialWithJitterBackoff(cap=1.0, base=0.05)
 
 
-def _common_kwargs(config: RedisAliasConfig, *, is_async: bool) -> dict[str, Any]:
-    retry_class = AsyncRetry if is_async else Retry
+@dataclass(frozen=True)
+class _Flavour:
+    """The redis-py classes of one side (sync or asyncio): the build logic is the same for both."""
+
+    retry: type
+    redis: type
+    cluster: type
+    cluster_node: type
+    sentinel: type
+    pool: type
+    ssl_connection: type
+    unix_connection: type
+
+
+_SYNC = _Flavour(Retry, InstrumentedRedis, InstrumentedRedisCluster, redis.cluster.ClusterNode, redis.sentinel.Sentinel,
+                 redis.BlockingConnectionPool, redis.SSLConnection, redis.UnixDomainSocketConnection)
+_ASYNC = _Flavour(AsyncRetry, InstrumentedAsyncRedis, InstrumentedAsyncRedisCluster, redis.asyncio.cluster.ClusterNode,
+                  redis.asyncio.sentinel.Sentinel, redis.asyncio.BlockingConnectionPool, redis.asyncio.SSLConnection,
+                  redis.asyncio.UnixDomainSocketConnection)
+
+
+def _build(config: RedisAliasConfig, flavour: _Flavour) -> Any:
     kwargs: dict[str, Any] = {
         "username": config.username,
         "password": config.password,
         "socket_connect_timeout": config.dial_timeout,
         "socket_timeout": config.socket_timeout,
         "health_check_interval": config.health_check_interval,
-        "retry": retry_class(_backoff(), config.max_retries, supported_errors=RETRY_ERRORS),
+        "retry": flavour.retry(_backoff(), config.max_retries, supported_errors=RETRY_ERRORS),
         "client_name": f"winkr-{config.alias}",
     }
     if config.tls:
@@ -68,28 +93,13 @@ def _common_kwargs(config: RedisAliasConfig, *, is_async: bool) -> dict[str, Any
             ssl_keyfile=config.ssl_keyfile,
             ssl_cert_reqs=config.ssl_cert_reqs,
         )
-    return kwargs
-
-
-def build_sync_client(config: RedisAliasConfig) -> redis.Redis | redis.RedisCluster:
-    """Build a new sync client for ``config`` (callers normally use :func:`get_redis`)."""
-    kwargs = _common_kwargs(config, is_async=False)
     if config.mode == "cluster":
-        from redis.cluster import ClusterNode
-
-        if config.tls:
-            kwargs["ssl"] = True
-        client = InstrumentedRedisCluster(
-            startup_nodes=[ClusterNode(node.host, node.port) for node in config.cluster_nodes],
-            max_connections=config.pool_size,
-            **kwargs,
+        client = flavour.cluster(
+            startup_nodes=[flavour.cluster_node(node.host, node.port) for node in config.cluster_nodes],
+            max_connections=config.pool_size, ssl=config.tls, **kwargs,
         )
     elif config.mode == "sentinel":
-        from redis.sentinel import Sentinel
-
-        if config.tls:
-            kwargs["ssl"] = True
-        sentinel = Sentinel(
+        sentinel = flavour.sentinel(
             [(node.host, node.port) for node in config.sentinels],
             sentinel_kwargs={
                 "username": config.sentinel_username,
@@ -97,70 +107,34 @@ def build_sync_client(config: RedisAliasConfig) -> redis.Redis | redis.RedisClus
                 "socket_connect_timeout": config.dial_timeout,
                 "socket_timeout": config.socket_timeout,
             },
+            ssl=config.tls,
             **kwargs,
         )
-        client = sentinel.master_for(
-            config.sentinel_service, redis_class=InstrumentedRedis, db=config.db,
-            max_connections=config.pool_size,
-        )
+        client = sentinel.master_for(config.sentinel_service, redis_class=flavour.redis, db=config.db,
+                                     max_connections=config.pool_size)
         client.winkr_sentinel = sentinel
     else:
         pool_kwargs = dict(kwargs, db=config.db, max_connections=config.pool_size, timeout=config.pool_timeout)
         if config.scheme == "unix":
             pool_kwargs.pop("socket_connect_timeout")
-            pool_kwargs.update(connection_class=redis.UnixDomainSocketConnection, path=config.path)
+            pool_kwargs.update(connection_class=flavour.unix_connection, path=config.path)
         else:
             pool_kwargs.update(host=config.host, port=config.port)
             if config.tls:
-                pool_kwargs["connection_class"] = redis.SSLConnection
-        pool = redis.BlockingConnectionPool(**pool_kwargs)
-        client = InstrumentedRedis(connection_pool=pool)
+                pool_kwargs["connection_class"] = flavour.ssl_connection
+        client = flavour.redis(connection_pool=flavour.pool(**pool_kwargs))
     client.winkr_alias = config.alias
     return client
+
+
+def build_sync_client(config: RedisAliasConfig) -> redis.Redis | redis.RedisCluster:
+    """Build a new sync client for ``config`` (callers normally use :func:`get_redis`)."""
+    return _build(config, _SYNC)
 
 
 def build_async_client(config: RedisAliasConfig) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
-    """Build a new ``redis.asyncio`` client for ``config`` in the running loop."""
-    kwargs = _common_kwargs(config, is_async=True)
-    if config.mode == "cluster":
-        from redis.asyncio.cluster import ClusterNode
-
-        if config.tls:
-            kwargs["ssl"] = True
-        client = InstrumentedAsyncRedisCluster(
-            startup_nodes=[ClusterNode(node.host, node.port) for node in config.cluster_nodes],
-            max_connections=config.pool_size,
-            **kwargs,
-        )
-    elif config.mode == "sentinel":
-        from redis.asyncio.sentinel import Sentinel
-
-        if config.tls:
-            kwargs["ssl"] = True
-        sentinel = Sentinel(
-            [(node.host, node.port) for node in config.sentinels],
-            sentinel_kwargs={
-                "username": config.sentinel_username,
-                "password": config.sentinel_password,
-                "socket_connect_timeout": config.dial_timeout,
-                "socket_timeout": config.socket_timeout,
-            },
-            **kwargs,
-        )
-        client = sentinel.master_for(config.sentinel_service, redis_class=InstrumentedAsyncRedis, db=config.db)
-    else:
-        pool_kwargs = dict(kwargs, db=config.db, max_connections=config.pool_size, timeout=config.pool_timeout)
-        if config.scheme == "unix":
-            pool_kwargs.pop("socket_connect_timeout")
-            pool_kwargs.update(connection_class=redis.asyncio.UnixDomainSocketConnection, path=config.path)
-        else:
-            pool_kwargs.update(host=config.host, port=config.port)
-            if config.tls:
-                pool_kwargs["connection_class"] = redis.asyncio.SSLConnection
-        pool = redis.asyncio.BlockingConnectionPool(**pool_kwargs)
-        client = InstrumentedAsyncRedis(connection_pool=pool)
-    client.winkr_alias = config.alias
-    return client
+    """Build a new ``redis.asyncio`` client for ``config`` (callers use :func:`get_async_redis`)."""
+    return _build(config, _ASYNC)
 
 
 def _prefill(client: Any, count: int) -> None:
