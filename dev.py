@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -93,7 +94,12 @@ def start_redis_if_needed(env: dict[str, str]):
     return process
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(143)  # runs the finally blocks, so the embedded redis-server is stopped too
+
+
 def cmd_run(options: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     env = dict(os.environ)
     env.setdefault("DJANGO_DEBUG", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
