@@ -26,7 +26,7 @@ from .errors import InvalidInput, RateLimited, Unavailable
 from .keys import chat_group, client_id_key, conversation_key, conversation_tag, partners_key
 from .limits import acheck_chat_rate, check_chat_rate
 from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
-from .recipients import checked_recipient, clean_user_id, load_recipient
+from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
 from .scripts import get_script
 from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
 
@@ -37,6 +37,10 @@ __all__ = ["ChatMessage", "Replay", "asend_message", "areplay", "clean_user_id",
 CLOCK_SKEW_MARGIN_MS = 3600 * 1000
 # Conversations remembered per user for replay.
 MAX_PARTNERS = 1000
+# A conversation's partner index entries are rewritten at most this often per process (seconds): replay
+# reads the index CLOCK_SKEW_MARGIN_MS before the cursor, so a score this stale still finds the conversation.
+PARTNER_INDEX_REFRESH = 60
+indexed_partners = RecentPairs()
 MAX_CLIENT_ID_LENGTH = 100
 MAX_CURSOR_LENGTH = 300
 
@@ -132,6 +136,14 @@ def _script_call(sender_id: str, recipient_id: str, text: str, client_id: str | 
     return {"keys": keys, "args": args}
 
 
+def _needs_index(sender_id: str, recipient_id: str) -> bool:
+    """Whether this process has not written the pair's partner index lately (one pipeline saved per message)."""
+    if indexed_partners.contains(None, sender_id, recipient_id):
+        return False
+    indexed_partners.remember(None, sender_id, recipient_id, PARTNER_INDEX_REFRESH)
+    return True
+
+
 def _index_partners(pipe: Any, sender_id: str, recipient_id: str) -> None:
     """Both users' partner sets, which ``since=`` replay reads to find their conversations."""
     now_ms = int(time.time() * 1000)
@@ -140,6 +152,12 @@ def _index_partners(pipe: Any, sender_id: str, recipient_id: str) -> None:
         pipe.zadd(partners_key(owner), {partner: now_ms})
         pipe.zremrangebyrank(partners_key(owner), 0, -MAX_PARTNERS - 1)
         pipe.expire(partners_key(owner), ttl)
+
+
+def _new_conversation(reply: list[Any]) -> bool:
+    """The append created the Stream (a new conversation, or one Redis lost): index it even if this process
+    believes it did lately."""
+    return not int(reply[1]) and len(reply) > 2 and bool(int(reply[2]))
 
 
 def _stored(reply: list[Any], sender_id: str, recipient_id: str, text: str) -> ChatMessage:
@@ -176,12 +194,14 @@ def send_message(sender: Any, recipient_id: object, text: object, *, client_id: 
         if retry_after is not None:
             raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
         client = get_redis(realtime_settings.REDIS_ALIAS)
-        pipe = client.pipeline(transaction=False)
-        _index_partners(pipe, sender_pk, recipient_pk)
-        pipe.execute()
         reply = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
                                                      client=client)
+        if _needs_index(sender_pk, recipient_pk) or _new_conversation(reply):
+            pipe = client.pipeline(transaction=False)
+            _index_partners(pipe, sender_pk, recipient_pk)
+            pipe.execute()
     except RedisError as exc:
+        indexed_partners.forget_user(sender_pk)
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:
@@ -210,14 +230,19 @@ async def asend_message(sender: Any, recipient_id: object, text: object, *, clie
         if retry_after is not None:
             raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
         client = get_async_redis(realtime_settings.REDIS_ALIAS)
+        append = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
+                                                      client=client)
         pipe = client.pipeline(transaction=False)
         _index_partners(pipe, sender_pk, recipient_pk)
-        # Two round trips in flight at once: the partner index (other slots) and the append script.
-        _, reply = await asyncio.gather(
-            pipe.execute(),
-            get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
-                                                 client=client))
+        if _needs_index(sender_pk, recipient_pk):
+            # In flight together: the partner index (other Cluster slots) and the append script.
+            _, reply = await asyncio.gather(pipe.execute(), append)
+        else:
+            reply = await append
+            if _new_conversation(reply):
+                await pipe.execute()
     except RedisError as exc:
+        indexed_partners.forget_user(sender_pk)
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:

@@ -30,8 +30,12 @@ from .errors import InvalidInput, NotAllowed, RecipientNotFound
 MAX_ENTRIES = 10_000
 
 
-class AllowedRecipients:
-    """A bounded, thread-safe map ``(policy, sender pk, recipient pk) -> expiry`` of allowed pairs."""
+class RecentPairs:
+    """A bounded, thread-safe set of ``(scope, user pk, user pk)`` that expire: "this pair was fine lately".
+
+    Used for allowed (sender, recipient) pairs (scope: the policy) and by chat for partner indexes
+    written lately (scope: None).
+    """
 
     def __init__(self, max_entries: int = MAX_ENTRIES, clock: Any = time.monotonic):
         self.max_entries = max_entries
@@ -39,11 +43,11 @@ class AllowedRecipients:
         self._entries: dict[tuple[Any, str, str], float] = {}
         self._lock = threading.Lock()
 
-    def allowed(self, policy: Any, sender: str, recipient: str) -> bool:
-        expires = self._entries.get((policy, sender, recipient))
+    def contains(self, scope: Any, first: str, second: str) -> bool:
+        expires = self._entries.get((scope, first, second))
         return expires is not None and expires > self.clock()
 
-    def remember(self, policy: Any, sender: str, recipient: str, ttl: float) -> None:
+    def remember(self, scope: Any, first: str, second: str, ttl: float) -> None:
         if ttl <= 0:
             return
         with self._lock:
@@ -52,7 +56,7 @@ class AllowedRecipients:
                 self._entries = {k: v for k, v in self._entries.items() if v > now}
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()  # all live: start over rather than grow without bound
-            self._entries[(policy, sender, recipient)] = self.clock() + ttl
+            self._entries[(scope, first, second)] = self.clock() + ttl
 
     def forget_user(self, user_pk: object) -> None:
         pk = str(user_pk)
@@ -64,7 +68,7 @@ class AllowedRecipients:
             self._entries.clear()
 
 
-allowed_recipients = AllowedRecipients()
+allowed_recipients = RecentPairs()
 
 
 def clean_user_id(value: object, field: str = "to") -> Any:
@@ -84,7 +88,7 @@ def checked_recipient(sender: Any, recipient_id: object) -> tuple[str, bool]:
     if recipient_pk == str(sender.pk):
         raise InvalidInput("You cannot message yourself.", code="invalid_recipient")
     policy = realtime_settings.SEND_POLICY
-    return recipient_pk, allowed_recipients.allowed(policy, str(sender.pk), recipient_pk)
+    return recipient_pk, allowed_recipients.contains(policy, str(sender.pk), recipient_pk)
 
 
 def load_recipient(sender: Any, recipient_pk: str) -> str:

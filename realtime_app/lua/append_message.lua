@@ -7,7 +7,8 @@
 -- ARGV[3]   TTL of KEYS[2] in seconds
 -- ARGV[4..] field, value, field, value, ... of the new entry
 --
--- Returns {id, 0} for a new entry; {original id, 1, field, value, ...} when KEYS[2] already names an
+-- Returns {id, 0, created} for a new entry (created: 1 when it is the Stream's only entry, i.e. the
+-- conversation is new or was lost, so the caller must index it); {original id, 1, field, value, ...} when KEYS[2] already names an
 -- entry (a client resending after a lost ack): nothing is appended, and the original entry's fields
 -- follow (none if the capped Stream has trimmed it since).
 -- The check, the XADD and the SET run as one script, so two resends racing each other cannot both append.
@@ -34,4 +35,6 @@ redis.call("EXPIRE", KEYS[1], ARGV[2])
 if #KEYS > 1 then
   redis.call("SET", KEYS[2], id, "EX", ARGV[3])
 end
-return {id, 0}
+local created = 0
+if redis.call("XLEN", KEYS[1]) == 1 then created = 1 end
+return {id, 0, created}

@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from caching_app.connections import get_redis
 from realtime_app import chat
 from realtime_app.keys import conversation_key, conversation_tag, partners_key
-from realtime_app.recipients import AllowedRecipients, allowed_recipients
+from realtime_app.recipients import RecentPairs, allowed_recipients
 
 from . import policies
 from .conftest import receive_until
@@ -179,21 +179,31 @@ async def test_deactivating_the_recipient_is_seen_at_once_in_this_process(users,
 
 def test_allowed_recipients_expire_forget_and_stay_bounded():
     now = [100.0]
-    cache = AllowedRecipients(max_entries=3, clock=lambda: now[0])
+    cache = RecentPairs(max_entries=3, clock=lambda: now[0])
     cache.remember("policy", "1", "2", ttl=5)
-    assert cache.allowed("policy", "1", "2") and not cache.allowed("policy", "2", "1")
-    assert not cache.allowed("other policy", "1", "2")
+    assert cache.contains("policy", "1", "2") and not cache.contains("policy", "2", "1")
+    assert not cache.contains("other policy", "1", "2")
     now[0] += 5
-    assert not cache.allowed("policy", "1", "2")
+    assert not cache.contains("policy", "1", "2")
     cache.remember("policy", "1", "2", ttl=5)
     cache.remember("policy", "3", "1", ttl=5)
     cache.remember("policy", "3", "4", ttl=5)
     cache.forget_user(1)
-    assert not cache.allowed("policy", "1", "2") and not cache.allowed("policy", "3", "1")
-    assert cache.allowed("policy", "3", "4")
+    assert not cache.contains("policy", "1", "2") and not cache.contains("policy", "3", "1")
+    assert cache.contains("policy", "3", "4")
     cache.remember("policy", "5", "6", ttl=0)
-    assert not cache.allowed("policy", "5", "6")
+    assert not cache.contains("policy", "5", "6")
     for i in range(10):
         cache.remember("policy", "7", str(i), ttl=5)
-    assert len(cache._entries) <= 3 and cache.allowed("policy", "7", "9")
+    assert len(cache._entries) <= 3 and cache.contains("policy", "7", "9")
     assert allowed_recipients is not cache
+
+
+async def test_a_lost_conversation_is_indexed_again_at_once(users, connect):
+    """The partner index is written once a minute per pair; a Stream that Redis lost is re-indexed at once."""
+    alice, bob = users["alice"], users["bob"]
+    await chat.asend_message(alice, bob.pk, "one", client_id="1")
+    await sync_to_async(get_redis("state").flushdb)()  # a restart without persistence
+    sent = await chat.asend_message(alice, bob.pk, "two", client_id="2")
+    bob_socket = await connect(bob, "/ws/chat/?since=0-0")
+    assert [f["id"] for f in (await receive_until(bob_socket, "chat.synced"))[:-1]] == [sent.id]
