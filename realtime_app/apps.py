@@ -9,7 +9,6 @@ class RealtimeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
-        from .signals import connect_match_signal
+        from .recipients import connect_invalidation
 
-        # The demo app's signal may not exist (a project without it): then there is nothing to connect.
-        connect_match_signal()
+        connect_invalidation()

@@ -9,31 +9,40 @@ the Stream with the last id it saw.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from redis.exceptions import RedisError
 
 from caching_app.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
-from .errors import InvalidInput, NotAllowed, RateLimited, RecipientNotFound, Unavailable
-from .keys import chat_group, conversation_key, partners_key
+from .errors import InvalidInput, RateLimited, Unavailable
+from .keys import chat_group, client_id_key, conversation_key, conversation_tag, partners_key
 from .limits import acheck_chat_rate, check_chat_rate
-from .metrics import CHAT_MESSAGES
+from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
+from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
+from .scripts import get_script
 from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+
+__all__ = ["ChatMessage", "Replay", "asend_message", "areplay", "clean_user_id", "history", "send_message"]
 
 # Conversations are looked up for a replay by their last-message time, stamped with this server's
 # clock while the ids come from Redis' clock: look this far back to absorb any skew between them.
 CLOCK_SKEW_MARGIN_MS = 3600 * 1000
 # Conversations remembered per user for replay.
 MAX_PARTNERS = 1000
+# A conversation's partner index entries are rewritten at most this often per process (seconds): replay
+# reads the index CLOCK_SKEW_MARGIN_MS before the cursor, so a score this stale still finds the conversation.
+PARTNER_INDEX_REFRESH = 60
+indexed_partners = RecentPairs()
+MAX_CLIENT_ID_LENGTH = 100
+MAX_CURSOR_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -42,22 +51,33 @@ class ChatMessage:
     sender: str
     recipient: str
     text: str
+    # True when this is the original of a resent client_id (nothing new was stored or delivered).
+    duplicate: bool = field(default=False, compare=False)
 
     @property
     def sent_at(self) -> str:
         return id_time(self.id)
 
+    @property
+    def cursor(self) -> str:
+        """The replay position of this message among all of a user's conversations: ``<id>@<tag>``.
+
+        Stream ids are per conversation, so two conversations can hold the same id; the conversation
+        tag breaks the tie, which makes ``since=<cursor>`` unambiguous where a bare id is not.
+        """
+        return f"{self.id}@{conversation_tag(self.sender, self.recipient)}"
+
     def as_frame(self) -> dict[str, Any]:
         return {"type": "chat.message", "id": self.id, "from": self.sender, "to": self.recipient,
-                "text": self.text, "sent_at": self.sent_at}
+                "text": self.text, "sent_at": self.sent_at, "cursor": self.cursor}
 
     @classmethod
     def from_entry(cls, entry_id: str, fields: dict[str, str]) -> ChatMessage:
         return cls(id=entry_id, sender=fields.get("from", ""), recipient=fields.get("to", ""),
                    text=fields.get("text", ""))
 
-    def sort_key(self) -> tuple[tuple[int, int], str, str]:
-        return parse_stream_id(self.id), self.sender, self.recipient
+    def sort_key(self) -> tuple[tuple[int, int], str]:
+        return parse_stream_id(self.id), conversation_tag(self.sender, self.recipient)
 
 
 @dataclass
@@ -79,13 +99,13 @@ def clean_text(text: object) -> str:
     return text
 
 
-def clean_user_id(value: object, field: str = "to") -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient")
-    try:
-        return get_user_model()._meta.pk.to_python(value)
-    except (ValidationError, ValueError, TypeError, OverflowError):
-        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient") from None
+def clean_client_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH:
+        raise InvalidInput(f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters.",
+                           code="invalid_client_id")
+    return value
 
 
 def clean_since(value: object) -> tuple[int, int]:
@@ -95,29 +115,59 @@ def clean_since(value: object) -> tuple[int, int]:
         raise InvalidInput(str(exc), code="invalid_since") from None
 
 
-def _load_recipient(sender: Any, recipient_id: object) -> Any:
-    """Sync (database): the recipient, after the existence and policy checks."""
-    recipient_pk = clean_user_id(recipient_id)
-    if str(recipient_pk) == str(sender.pk):
-        raise InvalidInput("You cannot message yourself.", code="invalid_recipient")
-    recipient = get_user_model()._default_manager.filter(pk=recipient_pk, is_active=True).first()
-    if recipient is None:
-        raise RecipientNotFound("No such user.")
-    if not realtime_settings.SEND_POLICY(sender, recipient):
-        raise NotAllowed("You may not message this user.")
-    return recipient
+def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
+    """``"<id>"`` or ``"<id>@<conversation tag>"`` (a message's ``cursor``) -> (id, tag or None)."""
+    if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_CURSOR_LENGTH:
+        raise InvalidInput("'since' must be a message id or cursor.", code="invalid_since")
+    position, at, tag = str(value).partition("@")
+    if at and not tag:
+        raise InvalidInput("'since' cursor has no conversation after '@'.", code="invalid_since")
+    return clean_since(position), (tag if at else None)
 
 
-def _append(pipe: Any, sender_id: str, recipient_id: str, text: str) -> None:
-    key = conversation_key(sender_id, recipient_id)
-    pipe.xadd(key, {"from": sender_id, "to": recipient_id, "text": text},
-              maxlen=int(realtime_settings.CHAT_STREAM_MAXLEN), approximate=True)
-    pipe.expire(key, int(realtime_settings.CHAT_STREAM_TTL))
+# --- storing ---------------------------------------------------------------------------------------------
+
+def _script_call(sender_id: str, recipient_id: str, text: str, client_id: str | None) -> dict[str, Any]:
+    keys = [conversation_key(sender_id, recipient_id)]
+    if client_id is not None:
+        keys.append(client_id_key(sender_id, recipient_id, client_id))
+    args = [int(realtime_settings.CHAT_STREAM_MAXLEN), int(realtime_settings.CHAT_STREAM_TTL),
+            int(realtime_settings.CLIENT_ID_TTL), "from", sender_id, "to", recipient_id, "text", text]
+    return {"keys": keys, "args": args}
+
+
+def _needs_index(sender_id: str, recipient_id: str) -> bool:
+    """Whether this process has not written the pair's partner index lately (one pipeline saved per message)."""
+    if indexed_partners.contains(None, sender_id, recipient_id):
+        return False
+    indexed_partners.remember(None, sender_id, recipient_id, PARTNER_INDEX_REFRESH)
+    return True
+
+
+def _index_partners(pipe: Any, sender_id: str, recipient_id: str) -> None:
+    """Both users' partner sets, which ``since=`` replay reads to find their conversations."""
     now_ms = int(time.time() * 1000)
+    ttl = int(realtime_settings.CHAT_STREAM_TTL)
     for owner, partner in ((sender_id, recipient_id), (recipient_id, sender_id)):
         pipe.zadd(partners_key(owner), {partner: now_ms})
         pipe.zremrangebyrank(partners_key(owner), 0, -MAX_PARTNERS - 1)
-        pipe.expire(partners_key(owner), int(realtime_settings.CHAT_STREAM_TTL))
+        pipe.expire(partners_key(owner), ttl)
+
+
+def _new_conversation(reply: list[Any]) -> bool:
+    """The append created the Stream (a new conversation, or one Redis lost): index it even if this process
+    believes it did lately."""
+    return not int(reply[1]) and len(reply) > 2 and bool(int(reply[2]))
+
+
+def _stored(reply: list[Any], sender_id: str, recipient_id: str, text: str) -> ChatMessage:
+    entry_id, duplicate = reply[0].decode(), bool(int(reply[1]))
+    if not duplicate:
+        return ChatMessage(entry_id, sender_id, recipient_id, text)
+    CHAT_DUPLICATES.inc()
+    original = dict(zip(reply[2::2], reply[3::2], strict=False))
+    return ChatMessage(entry_id, sender_id, recipient_id, original.get(b"text", text.encode()).decode(),
+                       duplicate=True)
 
 
 def _delivery(message: ChatMessage, exclude_channel: str | None) -> list[tuple[str, dict]]:
@@ -127,47 +177,78 @@ def _delivery(message: ChatMessage, exclude_channel: str | None) -> list[tuple[s
 
 # --- sending: explicit sync and async twins --------------------------------------------------------------
 
-def send_message(sender: Any, recipient_id: object, text: object, *, exclude_channel: str | None = None
-                 ) -> ChatMessage:
-    """Validate, store and deliver one message from sync code (REST)."""
-    text = clean_text(text)
-    recipient = _load_recipient(sender, recipient_id)
+def send_message(sender: Any, recipient_id: object, text: object, *, client_id: object = None,
+                 exclude_channel: str | None = None) -> ChatMessage:
+    """Validate, store and deliver one message from sync code (REST).
+
+    A ``client_id`` already used by ``sender`` in this conversation within ``CLIENT_ID_TTL`` returns the
+    original message (``duplicate=True``) and stores or delivers nothing.
+    """
+    text, client_id = clean_text(text), clean_client_id(client_id)
+    recipient_pk, allowed = checked_recipient(sender, recipient_id)
+    if not allowed:
+        recipient_pk = load_recipient(sender, recipient_pk)
+    sender_pk = str(sender.pk)
     try:
         retry_after = check_chat_rate(sender.pk)
         if retry_after is not None:
             raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
-        pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _append(pipe, str(sender.pk), str(recipient.pk), text)
-        entry_id = pipe.execute()[0]
+        client = get_redis(realtime_settings.REDIS_ALIAS)
+        reply = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
+                                                     client=client)
+        if _needs_index(sender_pk, recipient_pk) or _new_conversation(reply):
+            pipe = client.pipeline(transaction=False)
+            _index_partners(pipe, sender_pk, recipient_pk)
+            pipe.execute()
     except RedisError as exc:
+        indexed_partners.forget_user(sender_pk)
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
-    message = ChatMessage(entry_id.decode(), str(sender.pk), str(recipient.pk), text)
-    layer = get_channel_layer()
-    for group, event in _delivery(message, exclude_channel):
-        async_to_sync(layer.group_send)(group, event)
-    CHAT_MESSAGES.labels("rest").inc()
+    message = _stored(reply, sender_pk, recipient_pk, text)
+    if not message.duplicate:
+        layer = get_channel_layer()
+        for group, event in _delivery(message, exclude_channel):
+            async_to_sync(layer.group_send)(group, event)
+        CHAT_MESSAGES.labels("rest").inc()
     return message
 
 
-async def asend_message(sender: Any, recipient_id: object, text: object, *, exclude_channel: str | None = None
-                        ) -> ChatMessage:
-    """Async twin of :func:`send_message` (WebSocket consumer, PubSubService)."""
-    text = clean_text(text)
-    recipient = await database_sync_to_async(_load_recipient)(sender, recipient_id)
+async def asend_message(sender: Any, recipient_id: object, text: object, *, client_id: object = None,
+                        exclude_channel: str | None = None) -> ChatMessage:
+    """Async twin of :func:`send_message` (WebSocket consumer, PubSubService).
+
+    The hot path of a conversation touches no database and no thread: the recipient check is
+    remembered (``realtime_app.recipients``), the rate limit runs on the async client, the partner
+    index and the append go out concurrently, and both deliveries are published together.
+    """
+    text, client_id = clean_text(text), clean_client_id(client_id)
+    recipient_pk, allowed = checked_recipient(sender, recipient_id)
+    if not allowed:
+        recipient_pk = await database_sync_to_async(load_recipient)(sender, recipient_pk)
+    sender_pk = str(sender.pk)
     try:
         retry_after = await acheck_chat_rate(sender.pk)
         if retry_after is not None:
             raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
-        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _append(pipe, str(sender.pk), str(recipient.pk), text)
-        entry_id = (await pipe.execute())[0]
+        client = get_async_redis(realtime_settings.REDIS_ALIAS)
+        append = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
+                                                      client=client)
+        pipe = client.pipeline(transaction=False)
+        _index_partners(pipe, sender_pk, recipient_pk)
+        if _needs_index(sender_pk, recipient_pk):
+            # In flight together: the partner index (other Cluster slots) and the append script.
+            _, reply = await asyncio.gather(pipe.execute(), append)
+        else:
+            reply = await append
+            if _new_conversation(reply):
+                await pipe.execute()
     except RedisError as exc:
+        indexed_partners.forget_user(sender_pk)
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
-    message = ChatMessage(entry_id.decode(), str(sender.pk), str(recipient.pk), text)
-    layer = get_channel_layer()
-    for group, event in _delivery(message, exclude_channel):
-        await layer.group_send(group, event)
-    CHAT_MESSAGES.labels("socket").inc()
+    message = _stored(reply, sender_pk, recipient_pk, text)
+    if not message.duplicate:
+        layer = get_channel_layer()
+        await asyncio.gather(*(layer.group_send(group, event) for group, event in _delivery(message, exclude_channel)))
+        CHAT_MESSAGES.labels("socket").inc()
     return message
 
 
@@ -188,13 +269,22 @@ def history(user_id: object, other_id: object, *, before: object | None = None, 
     return messages, next_before
 
 
-async def areplay(user_id: object, since: object, *, with_user: object | None = None) -> Replay:
-    """Every message of ``user_id``'s conversations after ``since``, in id order.
+def _after(cursor: tuple[int, int], cursor_tag: str | None, tag: str) -> str:
+    """XRANGE start for one conversation: the cursor's own id is included only in conversations ordered
+    after the cursor's (same id, later tag); a bare id (no tag) excludes it everywhere."""
+    inclusive = cursor_tag is not None and tag > cursor_tag
+    return ("" if inclusive else "(") + format_stream_id(cursor)
 
-    Conversations whose capped stream no longer reaches back to ``since`` are reported in ``lost``
-    (and their retained messages are still returned) so the client knows to refetch history.
+
+async def areplay(user_id: object, since: object, *, with_user: object | None = None) -> Replay:
+    """Every message of ``user_id``'s conversations after ``since``, in (id, conversation) order.
+
+    ``since`` is a message's ``cursor`` (``<id>@<conversation>``, exact) or a bare stream id (which
+    skips other conversations' messages carrying that very id). Conversations whose capped stream no
+    longer reaches back to ``since`` are reported in ``lost`` (and their retained messages are still
+    returned) so the client knows to refetch history.
     """
-    cursor = clean_since(since)
+    cursor, cursor_tag = clean_cursor(since)
     client = get_async_redis(realtime_settings.REDIS_ALIAS)
     user = str(user_id)
     try:
@@ -209,7 +299,7 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
         for partner in partners:
             key = conversation_key(user, partner)
             pipe = client.pipeline(transaction=False)
-            pipe.xrange(key, min="(" + format_stream_id(cursor), max="+")
+            pipe.xrange(key, min=_after(cursor, cursor_tag, conversation_tag(user, partner)), max="+")
             pipe.xinfo_stream(key)
             results = await pipe.execute(raise_on_error=False)
             entries, info = results

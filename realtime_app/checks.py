@@ -12,7 +12,7 @@ from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
 
 POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CHAT_STREAM_TTL",
                  "NOTIFICATION_STREAM_MAXLEN", "NOTIFICATION_STREAM_TTL", "MAX_PAGE_SIZE", "PRESENCE_TTL",
-                 "HEARTBEAT_INTERVAL")
+                 "HEARTBEAT_INTERVAL", "CLIENT_ID_TTL")
 
 
 @register(Tags.compatibility)
@@ -31,6 +31,10 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
             getattr(realtime_settings, key)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="winkr_realtime.E003"))
+    cache_ttl = realtime_settings.user_settings.get("RECIPIENT_CACHE_TTL", REALTIME_DEFAULTS["RECIPIENT_CACHE_TTL"])
+    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
+        errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
+                            id="winkr_realtime.E007"))
     rate = realtime_settings.user_settings.get("CHAT_RATE_LIMIT", REALTIME_DEFAULTS["CHAT_RATE_LIMIT"])
     if not (isinstance(rate, dict) and all(isinstance(rate.get(k), int) and rate[k] > 0
                                            for k in ("requests", "window"))):

@@ -25,6 +25,13 @@ REALTIME_DEFAULTS: dict[str, Any] = {
     # Who may message whom: a callable(sender, recipient) -> bool. The default allows any active user;
     # a project narrows it (e.g. to matched users) by naming its own function here.
     "SEND_POLICY": "realtime_app.policies.allow_active_users",
+    # How long a "yes" from the recipient lookup + SEND_POLICY is remembered in-process per (sender, recipient),
+    # in seconds, so a conversation does not query the database per message; 0 checks every message.
+    # A deactivated user or a withdrawn permission takes effect in other processes within this time.
+    "RECIPIENT_CACHE_TTL": 5,
+    # How long a chat.message's client_id is remembered, in seconds: a resend with the same client_id
+    # within this time gets the original message's ack instead of creating a second message.
+    "CLIENT_ID_TTL": 3600,
     # Chat rate limit per sender: this many messages per window (seconds).
     "CHAT_RATE_LIMIT": {"requests": 30, "window": 10},
     # The Channels auth middleware stack wrapped around the WebSocket routes (a callable taking the inner app):

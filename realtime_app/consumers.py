@@ -32,7 +32,6 @@ from .streams import parse_stream_id
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
-MAX_CLIENT_ID_LENGTH = 100
 
 
 class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
@@ -172,16 +171,17 @@ class ChatConsumer(RealtimeConsumer):
                 await self.send_error(exc.code, exc.message)
 
     async def frame_chat_message(self, content: dict) -> None:
+        for name in ("to", "text"):
+            if name not in content:
+                raise InvalidInput(f"'{name}' is required.", code="missing_field")
         client_id = content.get("client_id")
-        if client_id is not None and (not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID_LENGTH):
-            raise InvalidInput(f"'client_id' must be a string of at most {MAX_CLIENT_ID_LENGTH} characters.",
-                               code="invalid_client_id")
-        for field in ("to", "text"):
-            if field not in content:
-                raise InvalidInput(f"'{field}' is required.", code="missing_field")
-        message = await asend_message(self.user, content["to"], content["text"], exclude_channel=self.channel_name)
-        await self.send_json({"type": "chat.ack", "client_id": client_id, "id": message.id,
-                              "sent_at": message.sent_at})
+        message = await asend_message(self.user, content["to"], content["text"], client_id=client_id,
+                                      exclude_channel=self.channel_name)
+        ack = {"type": "chat.ack", "client_id": client_id, "id": message.id, "sent_at": message.sent_at,
+               "cursor": message.cursor}
+        if message.duplicate:
+            ack["duplicate"] = True  # a resend: the id is the original message's, nothing new was sent
+        await self.send_json(ack)
 
     async def frame_chat_sync(self, content: dict) -> None:
         if "since" not in content:
@@ -199,8 +199,12 @@ class ChatConsumer(RealtimeConsumer):
             await self.send_json({"type": "chat.resync_required", "with": partner, "since": str(since)})
         REPLAYED.labels("chat").inc(len(result.messages))
         RESYNCS.labels("chat").inc(len(result.lost))
-        last = result.messages[-1].id if result.messages else str(since)
-        await self.send_json({"type": "chat.synced", "count": len(result.messages), "last_id": last})
+        if result.messages:
+            last_id, cursor = result.messages[-1].id, result.messages[-1].cursor
+        else:
+            last_id, cursor = str(since).partition("@")[0], str(since)
+        await self.send_json({"type": "chat.synced", "count": len(result.messages), "last_id": last_id,
+                              "cursor": cursor})
 
     async def chat_deliver(self, event: dict) -> None:
         message = event["message"]

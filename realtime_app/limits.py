@@ -8,10 +8,9 @@ realtime_app works on its own.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
-
-from asgiref.sync import sync_to_async
 
 from caching_app.connections import get_async_redis, get_redis
 
@@ -60,11 +59,34 @@ def check_chat_rate(user_id: object) -> float | None:
     return None if count <= requests else retry_after
 
 
+async def _aratelimit_check(api: tuple[Any, Any], user_id: object) -> float | None:
+    """ratelimit_app's sliding-window script on an async client: no thread hop per chat frame.
+
+    ratelimit_app has no async twin of ``check_rate_limit`` yet, so this sends its script the way
+    ``limiter._run`` does, following the call contract in the script's header (KEYS: the limit's sorted
+    set; ARGV: "consume", a unique token, requests, window in ms; reply: {allowed, remaining,
+    reset_after_ms, retry_after_ms}). Replace it with ``acheck_rate_limit`` once ratelimit_app has one.
+    """
+    from ratelimit_app.conf import ratelimit_settings
+    from ratelimit_app.scripts import get_script
+
+    config_class, _ = api
+    requests, window = _limit()
+    config = config_class(requests=requests, window=window, endpoint="chat.message", key_type="user")
+    client = get_async_redis(ratelimit_settings.REDIS_ALIAS)
+    script = get_script(client, config.algorithm)
+    reply = await script(keys=[config.redis_key(str(user_id))],
+                         args=["consume", os.urandom(9).hex(), config.requests, config.window_ms], client=client)
+    if int(reply[0]):
+        return None
+    return (int(reply[3]) / 1000) or float(window)
+
+
 async def acheck_chat_rate(user_id: object) -> float | None:
     """Async twin of :func:`check_chat_rate`."""
     api = _ratelimit_api()
     if api is not None:
-        return await sync_to_async(_ratelimit_check)(api, user_id)
+        return await _aratelimit_check(api, user_id)
     requests, window = _limit()
     key, retry_after = _fallback_key(user_id, window)
     pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)

@@ -3,6 +3,8 @@
 from prometheus_client import Counter, Gauge
 
 CHAT_MESSAGES = Counter("winkr_realtime_chat_messages", "Chat messages stored and delivered", ["via"])
+CHAT_DUPLICATES = Counter("winkr_realtime_chat_duplicates",
+                          "Chat messages resent with a client_id already stored (answered with the original)")
 NOTIFICATIONS = Counter("winkr_realtime_notifications", "Notifications published", ["kind"])
 FRAME_ERRORS = Counter("winkr_realtime_frame_errors", "Client frames refused with an error frame", ["code"])
 OPEN_SOCKETS = Gauge("winkr_realtime_open_sockets", "Open WebSocket connections", ["endpoint"],

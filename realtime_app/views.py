@@ -44,11 +44,14 @@ def page_size(request: Request, default: int = 50) -> int:
 
 class SendMessageSerializer(serializers.Serializer):
     text = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    client_id = serializers.CharField(required=False, max_length=100,
+                                      help_text="Resending with the same client_id returns the original (200).")
 
 
 MESSAGE_SCHEMA = inline_serializer("ChatMessage", {
     "type": serializers.CharField(), "id": serializers.CharField(), "from": serializers.CharField(),
     "to": serializers.CharField(), "text": serializers.CharField(), "sent_at": serializers.DateTimeField(),
+    "cursor": serializers.CharField(),
 })
 
 
@@ -69,16 +72,17 @@ class ChatMessagesView(APIView):
             return error_response(exc)
         return Response({"messages": [m.as_frame() for m in messages], "next_before": next_before})
 
-    @extend_schema(request=SendMessageSerializer, responses={201: MESSAGE_SCHEMA})
+    @extend_schema(request=SendMessageSerializer, responses={201: MESSAGE_SCHEMA, 200: MESSAGE_SCHEMA})
     def post(self, request: Request, user_id: str) -> Response:
         data: Any = request.data
         if not isinstance(data, dict) or "text" not in data:
             return error_response(InvalidInput("'text' is required.", code="missing_field"))
         try:
-            message = chat.send_message(request.user, user_id, data["text"])
+            message = chat.send_message(request.user, user_id, data["text"], client_id=data.get("client_id"))
         except RealtimeError as exc:
             return error_response(exc)
-        return Response(message.as_frame(), status=status.HTTP_201_CREATED)
+        # A resent client_id: the original message, nothing new created (200, not 201).
+        return Response(message.as_frame(), status=status.HTTP_200_OK if message.duplicate else status.HTTP_201_CREATED)
 
 
 class NotificationsView(APIView):

@@ -3,3 +3,12 @@
 
 def same_initial(sender, recipient) -> bool:
     return sender.username[0] == recipient.username[0]
+
+
+LOOKUPS: list[tuple[str, str]] = []
+
+
+def counting_allow(sender, recipient) -> bool:
+    """Allows everyone and records each call: the policy runs only when the database is asked."""
+    LOOKUPS.append((sender.username, recipient.username))
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,7 +20,12 @@ from .conftest import receive_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def send(communicator, to, text, client_id="c1"):
+CLIENT_IDS = itertools.count()
+
+
+async def send(communicator, to, text, client_id=None):
+    """Send like a client does: a fresh client_id per message (a repeated one is a resend)."""
+    client_id = client_id if client_id is not None else f"c{next(CLIENT_IDS)}"
     await communicator.send_json_to({"type": "chat.message", "to": to, "text": text, "client_id": client_id})
     return await communicator.receive_json_from(timeout=2)
 
@@ -33,7 +39,7 @@ async def test_message_reaches_every_socket_of_recipient_and_senders_other_devic
 
     assert ack["type"] == "chat.ack" and ack["client_id"] == "m-1"
     expected = {"type": "chat.message", "id": ack["id"], "from": str(alice.pk), "to": str(bob.pk), "text": "hi bob",
-                "sent_at": ack["sent_at"]}
+                "sent_at": ack["sent_at"], "cursor": f"{ack['id']}@{alice.pk}-{bob.pk}"}
     for socket in (bob_phone, bob_laptop, alice_laptop):
         assert await socket.receive_json_from(timeout=2) == expected
     # The sending socket got the ack only, not a copy of its own message.
@@ -79,7 +85,7 @@ async def test_reconnect_with_since_gets_exactly_the_missed_messages_in_order(us
 
     assert [f["id"] for f in frames[:-1]] == missed
     assert [f["text"] for f in frames[:-1]] == [f"missed {i}" for i in range(5)]
-    assert frames[-1] == {"type": "chat.synced", "count": 5, "last_id": missed[-1]}
+    assert frames[-1] == {"type": "chat.synced", "count": 5, "last_id": missed[-1], "cursor": frames[-2]["cursor"]}
     # Live delivery resumes after the replay, once.
     live = (await send(alice_socket, bob.pk, "live"))["id"]
     assert (await back.receive_json_from(timeout=2))["id"] == live
@@ -132,7 +138,7 @@ async def test_since_older_than_the_capped_stream_asks_for_resync(users, connect
     recent = replayed[-1]
     await bob_socket.send_json_to({"type": "chat.sync", "since": recent})
     assert await receive_until(bob_socket, "chat.synced") == [
-        {"type": "chat.synced", "count": 0, "last_id": recent}]
+        {"type": "chat.synced", "count": 0, "last_id": recent, "cursor": recent}]
 
 
 async def test_revocation_event_closes_with_4401(users, connect):

@@ -1,4 +1,4 @@
-"""REST chat and notifications, publish_notification from sync and async code, the match hook, PubSubService."""
+"""REST chat and notifications, publish_notification from sync and async code, PubSubService."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from asgiref.sync import sync_to_async
 from django.test import Client, override_settings
 
 from caching_app.connections import get_redis
-from realtime_app import signals
 from realtime_app.keys import notifications_key
 from realtime_app.notifications import apublish_notification, publish_notification
 from realtime_app.pubsub import PubSubService
@@ -124,17 +123,6 @@ def test_notification_cursor_older_than_the_cap_says_resync(users):
     kept = get_redis("state").xlen(notifications_key(bob.pk))
     assert 5 <= kept < 231 and len(body["notifications"]) == kept
     assert body["notifications"][-1]["title"] == "229"
-
-
-async def test_match_signal_receiver_notifies_both_users(users, connect):
-    alice, bob = users["alice"], users["bob"]
-    alice_socket = await connect(alice, "/ws/notifications/")
-    bob_socket = await connect(bob, "/ws/notifications/")
-    await sync_to_async(signals.notify_match)(sender=None, user_ids=(alice.pk, bob.pk))
-    alice_frame = await alice_socket.receive_json_from(timeout=2)
-    bob_frame = await bob_socket.receive_json_from(timeout=2)
-    assert (alice_frame["kind"], alice_frame["data"]) == ("match", {"user_id": bob.pk})
-    assert (bob_frame["kind"], bob_frame["data"]) == ("match", {"user_id": alice.pk})
 
 
 async def test_pubsub_service_subscriptions(users):

@@ -12,6 +12,7 @@ class DemoConfig(AppConfig):
 
         from . import receivers
         from .models import Like, Photo, Profile
+        from .signals import match_created
 
         for signal, event in ((post_save, "save"), (post_delete, "delete")):
             for model in (Profile, Photo):
@@ -19,3 +20,5 @@ class DemoConfig(AppConfig):
                                dispatch_uid=f"demo.invalidate_user_caches.{model.__name__}.{event}")
             signal.connect(receivers.invalidate_liker_recommendations, sender=Like,
                            dispatch_uid=f"demo.invalidate_liker_recommendations.{event}")
+        # The project wires its demo to the reusable realtime_app (never the other way round).
+        match_created.connect(receivers.notify_match, dispatch_uid="demo.notify_match")
