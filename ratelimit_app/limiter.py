@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from caching_app.conf import caching_settings
-from caching_app.connections import get_redis
+from caching_app.connections import get_async_redis, get_redis
 from caching_app.keys import make_key
 
 from .conf import ALGORITHMS, ratelimit_settings
@@ -121,15 +121,24 @@ def _client(client: Any | None) -> Any:
     return client if client is not None else get_redis(ratelimit_settings.REDIS_ALIAS)
 
 
-def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:
+def _call_script(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, redis_client: Any) -> Any:
+    """The script's reply, or an awaitable of it when ``redis_client`` is a redis.asyncio client."""
     _validate(configs)
     args: list[Any] = [mode, token]
     for config in configs:
         args.extend((config.requests, config.window_ms))
-    redis_client = _client(client)
     script = get_script(redis_client, configs[0].algorithm)
     keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
     return script(keys=keys, args=args, client=redis_client)
+
+
+def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:
+    return _call_script(configs, key, mode, token, _client(client))
+
+
+async def _arun(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:
+    redis_client = client if client is not None else get_async_redis(ratelimit_settings.REDIS_ALIAS)
+    return await _call_script(configs, key, mode, token, redis_client)
 
 
 def _decision(configs: Sequence[RateLimitConfig], key: str, reply: list[int], token: str | None) -> RateLimitDecision:
@@ -153,6 +162,18 @@ def check_rate_limits(configs: Sequence[RateLimitConfig], key: str, *, client: A
 def check_rate_limit(config: RateLimitConfig, key: str, *, client: Any | None = None) -> RateLimitResult:
     """Count one request for ``key`` if the limit has room (the original design's CheckRateLimit)."""
     return check_rate_limits([config], key, client=client).results[0]
+
+
+async def acheck_rate_limits(configs: Sequence[RateLimitConfig], key: str, *,
+                             client: Any | None = None) -> RateLimitDecision:
+    """Async twin of :func:`check_rate_limits`, on the event loop's redis.asyncio client."""
+    token = os.urandom(9).hex()
+    return _decision(configs, key, await _arun(configs, key, "consume", token, client), token)
+
+
+async def acheck_rate_limit(config: RateLimitConfig, key: str, *, client: Any | None = None) -> RateLimitResult:
+    """Async twin of :func:`check_rate_limit` (for Channels consumers)."""
+    return (await acheck_rate_limits([config], key, client=client)).results[0]
 
 
 def get_rate_limit_statuses(configs: Sequence[RateLimitConfig], key: str, *,

@@ -36,10 +36,6 @@ def notifications_key(user_id: object) -> str:
     return make_key("notifications", tag=user_id)
 
 
-def chat_rate_key(user_id: object, window_index: int) -> str:
-    return make_key("chat", "rate", window_index, tag=user_id)
-
-
 # Channel-layer group names allow only ASCII letters, digits, "-", "_" and "." (channels validates this),
 # which user primary keys (ints, UUIDs) satisfy; anything else is hex-encoded.
 def _group_part(user_id: object) -> str:

@@ -155,3 +155,15 @@ def test_bad_config_is_rejected():
         RateLimitConfig(1, 60, key_type="mac")
     with pytest.raises(ValueError, match="share"):
         check_rate_limits([RateLimitConfig(1, 60, endpoint="a"), RateLimitConfig(1, 60, endpoint="b")], "k")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+async def test_async_twin_shares_the_sync_limit(algorithm):
+    from ratelimit_app.limiter import acheck_rate_limit
+
+    config = RateLimitConfig(3, 60, endpoint="async-twin", algorithm=algorithm)
+    assert check_rate_limit(config, "u1").allowed
+    results = [await acheck_rate_limit(config, "u1") for _ in range(3)]
+    assert [r.allowed for r in results] == [True, True, False]
+    assert results[-1].retry_after > 0
+    assert not check_rate_limit(config, "u1").allowed
