@@ -65,7 +65,18 @@ def _flush_redis(redis_server):
     if not redis_server.is_up():
         redis_server.start()
     redis.Redis(port=redis_server.port).flushall()
+    _forget_in_process_caches()
     yield
+    _forget_in_process_caches()
+
+
+def _forget_in_process_caches() -> None:
+    """Primary keys are reused from test to test: no remembered answer about a user crosses tests."""
+    from realtime_app.chat import indexed_partners
+    from realtime_app.recipients import allowed_recipients
+
+    allowed_recipients.clear()
+    indexed_partners.clear()
 
 
 @pytest.fixture(scope="session")

@@ -10,20 +10,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
-from realtime_app.chat import indexed_partners
-from realtime_app.recipients import allowed_recipients
 from realtime_app.routing import websocket_urlpatterns
 from tests.e2e.conftest import daphne_factory  # noqa: F401  (re-exported fixture for the e2e tests here)
-
-
-@pytest.fixture(autouse=True)
-def forget_allowed_recipients():
-    """Primary keys are reused from test to test: no remembered "may message" answer crosses tests."""
-    allowed_recipients.clear()
-    indexed_partners.clear()
-    yield
-    allowed_recipients.clear()
-    indexed_partners.clear()
 
 
 @pytest.fixture
