@@ -87,6 +87,13 @@ class Cluster:
                 "REDIS_URL": f"redis://{self.seeds[0]}/0"}
 
     def start(self, timeout: float = 30.0) -> Cluster:
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()  # `with` never calls __exit__ when __enter__ fails: no orphaned nodes
+            raise
+
+    def _start(self, timeout: float) -> Cluster:
         for index in range(self.masters):
             node = RedisServerProcess(self.base_dir / f"node{index}", args=[
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"])
