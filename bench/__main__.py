@@ -10,6 +10,8 @@ import argparse
 import importlib
 import os
 import platform
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -26,9 +28,12 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT), help="where BENCHMARKS.md and charts/ go")
     options = parser.parse_args()
 
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the finally blocks stop redis-server and daphne.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
     from caching_app.embedded import RedisServerProcess
 
+    run_started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="winkr-bench-"))
     server = RedisServerProcess(workdir / "redis").start()
     os.environ["REDIS_URL"] = server.url
@@ -53,6 +58,7 @@ def main() -> int:
         ping = bench.compare("Floor", "redis-py PING round trip", ours=client.ping, number=2000)
         bench.floor_us = ping.ours_median
 
+        load_before = os.getloadavg()
         names = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
         if options.only:
             names = [n for n in names if n.removeprefix("bench_") in options.only]
@@ -71,7 +77,12 @@ def main() -> int:
         header = (
             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick mode)' if options.quick else ''} on "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"redis-server {client.info('server').get('redis_version')} on loopback. Regenerate with `make bench`."
+            f"redis-server {client.info('server').get('redis_version')} on loopback, "
+            f"{'wrk' if shutil.which('wrk') else 'asyncio load client (wrk not installed)'} for the load test. "
+            f"Load average (1 min) {load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end: the "
+            f"machine is shared, so absolute figures are noisy; ratios of ours against an anchor timed alternately "
+            f"in the same run are the figures to read. Took {time.monotonic() - run_started:.0f} s. "
+            f"Regenerate with `make bench`."
         )
         text = bench.report(header)
         if failures:

@@ -43,6 +43,21 @@ def run(bench) -> None:
                   anchor=lambda: stateless.authenticate(request()),
                   anchor_name="simplejwt JWTStatelessUserAuthentication (no SQL, no revocation)", number=number // 2)
 
+    # The issue's hot-path rule: at most one Redis round trip added, no SQL query.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.bench_sessions import round_trips
+
+    trips = round_trips(lambda: ours.authenticate(request()))
+    bench.figure("JWT", "Redis round trips per authenticate() (revocation + cached user)", trips, "round trips",
+                 target="<= 1", met=trips <= 1)
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(50):
+            ours.authenticate(request())
+    bench.figure("JWT", "SQL queries per authenticate() (user row cached)", len(queries) / 50, "queries",
+                 target="0 on the hot path", met=len(queries) == 0)
+
     # Redis memory per marker (MEMORY USAGE, bytes, includes the key and Redis' per-key overhead).
     client = get_redis("state")
     service = TokenBlacklist()

@@ -115,14 +115,16 @@ def run(bench) -> None:
                 anchor=lambda: DRFThrottle().allow_request(request, None),
                 anchor_name="DRF SimpleRateThrottle (django-redis)", number=CALLS[size],
                 target=f">= {targets[size]:g}x faster" if size in targets else None,
-                target_ratio=targets.get(size), repetitions=3 if size >= 100_000 else None,
+                target_ratio=targets.get(size), repetitions=5 if size >= 100_000 else None,
             )
             ours_us.append(result.ours_median)
             drf_us.append(result.anchor_median)
         bench.flush()
-    flatness = ours_us[-1] / ours_us[0]
-    bench.figure("Rate limit", f"ours at {sizes[-1]:,} / ours at {sizes[0]:,} entries", round(flatness, 2), "x",
-                 target="<= 1.5 (flat)", met=flatness <= 1.5)
+    # Issue 6: "flat as the window grows" over the sizes it names (100 to 10,000); 100,000 is shown too.
+    for size in sizes[3:]:
+        flatness = ours_us[sizes.index(size)] / ours_us[0]
+        bench.figure("Rate limit", f"ours at {size:,} / ours at {sizes[0]:,} entries", f"{flatness:.2f}", "x",
+                     target="<= 1.5 (flat)", met=flatness <= 1.5)
     bench.chart("ratelimit_check_vs_window.png", "Rate-limit check cost vs requests in the window",
                 sizes, {"winkr Lua sliding log": ours_us, "DRF SimpleRateThrottle": drf_us},
                 "requests already in the window", "µs per check", logx=True)

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from websockets.asyncio.client import connect
 
+from bench.servers import Daphne
+
 LAYERS = {"pubsub": RedisPubSubChannelLayer, "core": RedisChannelLayer}
 
 
@@ -113,8 +115,6 @@ def latencies(loop: asyncio.AbstractEventLoop, path: object, count: int) -> list
 
 
 def run(bench) -> None:
-    from tests.e2e.conftest import DaphneServer
-
     layers = ["pubsub"] if bench.quick else ["pubsub", "core"]
     samples = 60 if bench.quick else 1000
     burst = 100 if bench.quick else 1000
@@ -123,8 +123,8 @@ def run(bench) -> None:
     p50s: dict[str, list[float]] = {"ours (daphne + consumer)": [], "raw group_send": []}
     try:
         for name in layers:
-            server = DaphneServer(Path(tempfile.mkdtemp(prefix="bench-rt-")), bench.redis_url, env={
-                "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": os.environ["DATABASE_URL"],
+            server = Daphne(Path(tempfile.mkdtemp(prefix="bench-rt-")), {
+                "REDIS_URL": bench.redis_url, "DATABASE_URL": os.environ["DATABASE_URL"],
                 "REALTIME_CHANNEL_LAYER": name, "CHAT_RATE_LIMIT_REQUESTS": "1000000000",
                 "CHAT_STREAM_MAXLEN": "1000",
             }).start()

@@ -148,9 +148,52 @@ class Bench:
         self.charts.append((title, filename))
         return path
 
+    def bars(self, filename: str, title: str, labels: list[str], series: dict[str, list[float]], ylabel: str
+             ) -> Path | None:
+        """Grouped bar chart (one group per label, one bar per series), values written on the bars."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("  (matplotlib not installed: chart skipped)")
+            return None
+        fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+        width = 0.8 / max(1, len(series))
+        for index, (name, values) in enumerate(series.items()):
+            positions = [i + (index - (len(series) - 1) / 2) * width for i in range(len(labels))]
+            drawn = ax.bar(positions, values, width, label=name)
+            ax.bar_label(drawn, fmt="%.0f" if max(values, default=0) >= 100 else "%.1f", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, axis="y", alpha=0.3)
+        if len(series) > 1:
+            ax.legend()
+        fig.tight_layout()
+        path = self.out_dir / filename
+        fig.savefig(path)
+        plt.close(fig)
+        self.charts.append((title, filename))
+        return path
+
+    def summary(self) -> list[str]:
+        """Every row that has a pass/fail target, met or missed, for the top of the report."""
+        rows = [(f"{c.group} / {c.name}", c.target, f"{c.ratio:.2f}x" if c.ratio else "-", c.met)
+                for c in self.comparisons if c.met is not None]
+        rows += [(f"{f.group} / {f.name}", f.target, f"{f.value:.1f}" if isinstance(f.value, float) else str(f.value),
+                  f.met) for f in self.figures if f.met is not None]
+        met = sum(1 for row in rows if row[3])
+        lines = ["## Summary", "", f"**{met} of {len(rows)} targets met** in this run.", "",
+                 "| | benchmark | target | result |", "|---|---|---|---|"]
+        for name, target, result, ok in sorted(rows, key=lambda row: bool(row[3])):
+            lines.append(f"| {'met' if ok else '**missed**'} | {name} | {target or '-'} | {result} |")
+        return [*lines, ""]
+
     def report(self, header: str) -> str:
         lines = [
-            "# Benchmarks", "", header, "",
+            "# Benchmarks", "", header, "", *self.summary(), "## Details", "",
             "Ratios are the anchor's time divided by ours (above 1: ours is faster). Each row ran ours and the",
             "anchor alternately in the same process against the same redis-server; medians over the repetitions,",
             "spread is min–max of the per-repetition means.", "",
@@ -167,15 +210,14 @@ class Bench:
             lines.append(
                 f"| {row.group} | {row.name} | {row.ours_median:.1f} | {spread(row.ours)} | {row.anchor_name or '-'} "
                 f"| {anchor_median} | {spread(row.anchor or [])} | {f'{row.ratio:.2f}x' if row.ratio else '-'} "
-                f"| {len(row.ours)} × {row.number} | {row.target or '-'} | {_met(row.met)} |"
+                f"| {len(row.ours)} × {row.number} | {row.target or 'report only'} | {_met(row.met)} |"
             )
         if self.figures:
             lines += ["", "| Group | Figure | value | unit | target | met |", "|---|---|---|---|---|---|"]
             for fig in self.figures:
                 value = f"{fig.value:.1f}" if isinstance(fig.value, float) else str(fig.value)
-                lines.append(
-                    f"| {fig.group} | {fig.name} | {value} | {fig.unit} | {fig.target or '-'} | {_met(fig.met)} |"
-                )
+                target = fig.target or "report only"
+                lines.append(f"| {fig.group} | {fig.name} | {value} | {fig.unit} | {target} | {_met(fig.met)} |")
         if self.charts:
             lines += [""]
             for title, filename in self.charts:

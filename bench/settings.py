@@ -13,3 +13,4 @@ from winkr.settings import *  # noqa: E402,F403
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+ROOT_URLCONF = "bench.urls"  # the project's URLs plus the load test's bare DRF view
