@@ -127,7 +127,7 @@ def run(bench) -> None:
                      target="<= 1.5 (flat)", met=flatness <= 1.5)
     bench.chart("ratelimit_check_vs_window.png", "Rate-limit check cost vs requests in the window",
                 sizes, {"winkr Lua sliding log": ours_us, "DRF SimpleRateThrottle": drf_us},
-                "requests already in the window", "µs per check", logx=True)
+                "requests already in the window", "µs per check (log scale)", logx=True, logy=True)
 
     runs = 2 if bench.quick else 5
     ours_over = [_concurrent(_hammer_ours, (RateLimitConfig(100, 3600, endpoint=f"overshoot-{n}"),)) - 100

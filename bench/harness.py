@@ -122,7 +122,7 @@ class Bench:
         return result
 
     def chart(self, filename: str, title: str, x: list[float], series: dict[str, list[float]], xlabel: str,
-              ylabel: str, logx: bool = False) -> Path | None:
+              ylabel: str, logx: bool = False, logy: bool = False) -> Path | None:
         try:
             import matplotlib
 
@@ -136,6 +136,8 @@ class Bench:
             ax.plot(x, values, marker="o", label=label)
         if logx:
             ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
