@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
-ERROR_COMPONENT = "Error"
+ERROR_COMPONENT = "APIError"
 # Every error body is a JSON object: {"detail", "code"} from our views and simplejwt, or DRF's validation
 # errors {"<field>": ["..."]}; so only the type is fixed and the usual members are described.
 ERROR_SCHEMA = {
