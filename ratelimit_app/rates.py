@@ -58,8 +58,13 @@ def parse_rate(text: str) -> Rate:
 
 def parse_rates(value: str | list[str] | tuple[str, ...]) -> tuple[Rate, ...]:
     """One rate or several (``["10/s", "1000/day"]`` or ``"10/s,1000/day"``): burst and sustained limits."""
+    if not isinstance(value, str | list | tuple):
+        raise InvalidRate(f"Rates must be a string or a list of strings, not {type(value).__name__}.")
     items = value.split(",") if isinstance(value, str) else list(value)
-    rates = tuple(parse_rate(item.strip()) for item in items if str(item).strip())
+    for item in items:
+        if not isinstance(item, str):  # parse_rate is cached: an unhashable item would raise TypeError there
+            raise InvalidRate(f"A rate must be a string like '100/min', not {type(item).__name__}.")
+    rates = tuple(parse_rate(item.strip()) for item in items if item.strip())
     if not rates:
         raise InvalidRate("Give at least one rate, e.g. '100/min'.")
     return rates

@@ -31,7 +31,7 @@ def error_response(exc: RealtimeError) -> Response:
 def page_size(request: Request, default: int = 50) -> int:
     raw = request.query_params.get("limit")
     maximum = int(realtime_settings.MAX_PAGE_SIZE)
-    if raw in (None, ""):
+    if raw is None:
         return min(default, maximum)
     try:
         value = int(raw)

@@ -239,8 +239,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "winkr.schema.WinkrAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting.
+    "DEFAULT_PARSER_CLASSES": ["winkr.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -250,6 +253,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Redis-backed sessions, caching, rate limits, JWT logout and realtime chat.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API's contract is JSON: form bodies are still parsed (DRF's default parsers) but not advertised.
+    "PARSER_WHITELIST": ["winkr.parsers.JSONParser"],
+    "PATH_CONVERTER_OVERRIDES": {"user_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
 }
 
 # --- ratelimit_app ---------------------------------------------------------------------------

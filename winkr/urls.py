@@ -13,3 +13,7 @@ urlpatterns = [
     path("api/", include("realtime_app.urls")),
     path("api/", include("winkr.demo.urls")),
 ]
+
+handler400 = "winkr.errors.bad_request"
+handler404 = "winkr.errors.page_not_found"
+handler500 = "winkr.errors.server_error"

@@ -7,6 +7,6 @@ class JWTConfig(AppConfig):
     verbose_name = "Winkr JWT revocation"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from . import checks, receivers, schema  # noqa: F401  (registers checks, receivers, the schema extension)
 
         receivers.connect()

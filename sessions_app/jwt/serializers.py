@@ -38,7 +38,9 @@ class RegisterSerializer(serializers.Serializer):
         return attrs
 
 
-class DeviceSerializer(serializers.Serializer):
+class LoginDeviceSerializer(serializers.Serializer):
+    """The optional ``device`` object of a login (its own schema component: the session list has ``Device``)."""
+
     device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     device_type = serializers.CharField(max_length=50, required=False, allow_blank=True)
     os = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -49,7 +51,7 @@ class DeviceSerializer(serializers.Serializer):
 class TokenObtainSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=4096)
-    device = DeviceSerializer(required=False)
+    device = LoginDeviceSerializer(required=False)
 
 
 class TokenRefreshSerializer(serializers.Serializer):

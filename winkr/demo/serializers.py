@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 from caching_app.geo import MAX_LATITUDE, MAX_LONGITUDE
@@ -26,14 +28,26 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField turns ``0`` into ``"0"``, so a client's type bug would be stored silently."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class OwnProfileSerializer(serializers.ModelSerializer):
     """The signed-in user's own profile: editable fields plus the private ones."""
 
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: StrictCharField, models.TextField: StrictCharField}
+
     user_id = serializers.IntegerField(read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
-    display_name = serializers.CharField(min_length=1, max_length=50)
+    display_name = StrictCharField(min_length=1, max_length=50)
     interests = serializers.ListField(
-        child=serializers.CharField(min_length=1, max_length=30), max_length=20, required=False
+        child=StrictCharField(min_length=1, max_length=30), max_length=20, required=False
     )
 
     class Meta:
@@ -74,9 +88,18 @@ class LikeResultSerializer(serializers.Serializer):
     match = serializers.BooleanField(help_text="True when the like is mutual.")
 
 
+class NumberField(serializers.FloatField):
+    """A float that refuses JSON booleans: DRF's FloatField reads ``false`` as 0.0 (a location in the ocean)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class LocationSerializer(serializers.Serializer):
-    lat = serializers.FloatField(min_value=-MAX_LATITUDE, max_value=MAX_LATITUDE)
-    lon = serializers.FloatField(min_value=-MAX_LONGITUDE, max_value=MAX_LONGITUDE)
+    lat = NumberField(min_value=-MAX_LATITUDE, max_value=MAX_LATITUDE)
+    lon = NumberField(min_value=-MAX_LONGITUDE, max_value=MAX_LONGITUDE)
 
 
 class LocationResultSerializer(LocationSerializer):
