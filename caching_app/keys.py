@@ -17,7 +17,9 @@ from .conf import caching_settings
 
 SEPARATOR = ":"
 MAX_PART_LENGTH = 200
-_ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("{"): "%7B", ord("}"): "%7D"}
+# "~" marks a shortened part (below), so a literal one is escaped too: no short part can spell
+# the shortened form of a long one.
+_ESCAPES = {ord("%"): "%25", ord(":"): "%3A", ord("{"): "%7B", ord("}"): "%7D", ord("~"): "%7E"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -30,7 +32,7 @@ def escape_part(part: object) -> str:
     if len(text) > MAX_PART_LENGTH:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         text = f"{text[:64]}~{digest}"
-    return text or "%00"
+    return text or "%"  # a lone "%" is never the escape of a non-empty part
 
 
 def hash_tag(value: object) -> str:

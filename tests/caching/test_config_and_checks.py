@@ -94,7 +94,8 @@ def test_noeviction_state_store_passes(spawn_redis, use_redis):
 
 @pytest.mark.parametrize(
     ("raw", "escaped"),
-    [("alice", "alice"), ("a:b", "a%3Ab"), ("{42}", "%7B42%7D"), ("100%", "100%25"), ("", "%00"),
+    [("alice", "alice"), ("a:b", "a%3Ab"), ("{42}", "%7B42%7D"), ("100%", "100%25"), ("", "%"), ("\x00", "%00"),
+     ("a~b", "a%7Eb"),
      ("line\nbreak", "line%0Abreak")],
 )
 def test_key_parts_are_escaped(raw, escaped):
