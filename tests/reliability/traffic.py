@@ -6,11 +6,14 @@ client retries or hides a status. Each worker thread plays one user so per-user 
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
+import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -33,7 +36,7 @@ class Reply:
 
 
 def call(base_url: str, method: str, path: str, *, token: str | None = None, body: Any = None,
-         timeout: float = 15.0) -> Reply:
+         timeout: float = 15.0, headers: dict[str, str] | None = None) -> Reply:
     """One request; HTTP errors are answers too (only a socket failure raises)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{base_url}{path}", data=data, method=method)  # noqa: S310
@@ -42,6 +45,8 @@ def call(base_url: str, method: str, path: str, *, token: str | None = None, bod
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -76,6 +81,36 @@ def login(base_url: str, username: str, user_id: int) -> User:
     reply = call(base_url, "POST", "/api/auth/token/", body={"username": username, "password": PASSWORD})
     assert reply.status == 200, (reply.status, reply.body)
     return User(user_id, username, reply.body["access"], reply.body["refresh"], reply.body["session_id"])
+
+
+def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
+    pairs = (header.split(";", 1)[0].split("=", 1) for header in response.headers.get_all("Set-Cookie") or [])
+    return {name.strip(): value for name, value in pairs}
+
+
+def cookie_login(base_url: str, username: str, password: str = PASSWORD) -> str:
+    """Log a staff user in through the admin's login form; returns the ``sessionid`` cookie.
+
+    By hand with http.client: the cookies are ``Secure`` (DEBUG is off), which a cookie jar would not
+    send back over the test's plain HTTP.
+    """
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=15)
+    try:
+        connection.request("GET", "/admin/login/")
+        page = connection.getresponse()
+        csrf_cookie = _cookies(page)["csrftoken"]
+        form_token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.read()).group(1).decode()
+        body = urllib.parse.urlencode({"username": username, "password": password,
+                                       "csrfmiddlewaretoken": form_token, "next": "/admin/"})
+        connection.request("POST", "/admin/login/", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}"})
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 302, f"admin login answered {answer.status}"
+        return _cookies(answer)["sessionid"]
+    finally:
+        connection.close()
 
 
 def mixed_operations(user: User, peer: User) -> list[tuple[str, str, str, Any, bool]]:
