@@ -8,8 +8,12 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.signals import setting_changed
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .layers import reset_layers_on_redis_change
         from .signals import connect_match_signal
 
         # The demo app's signal may not exist (a project without it): then there is nothing to connect.
         connect_match_signal()
+        setting_changed.connect(reset_layers_on_redis_change, dispatch_uid="winkr_realtime.reset_layers")

@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from redis.exceptions import RedisError
@@ -23,6 +21,7 @@ from redis.exceptions import RedisError
 from caching_app.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
+from .delivery import adeliver, deliver
 from .errors import InvalidInput, NotAllowed, RateLimited, RecipientNotFound, Unavailable
 from .keys import chat_group, conversation_key, partners_key
 from .limits import acheck_chat_rate, check_chat_rate
@@ -142,9 +141,7 @@ def send_message(sender: Any, recipient_id: object, text: object, *, exclude_cha
     except RedisError as exc:
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = ChatMessage(entry_id.decode(), str(sender.pk), str(recipient.pk), text)
-    layer = get_channel_layer()
-    for group, event in _delivery(message, exclude_channel):
-        async_to_sync(layer.group_send)(group, event)
+    deliver(_delivery(message, exclude_channel), "chat message")
     CHAT_MESSAGES.labels("rest").inc()
     return message
 
@@ -164,9 +161,7 @@ async def asend_message(sender: Any, recipient_id: object, text: object, *, excl
     except RedisError as exc:
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = ChatMessage(entry_id.decode(), str(sender.pk), str(recipient.pk), text)
-    layer = get_channel_layer()
-    for group, event in _delivery(message, exclude_channel):
-        await layer.group_send(group, event)
+    await adeliver(_delivery(message, exclude_channel), "chat message")
     CHAT_MESSAGES.labels("socket").inc()
     return message
 
