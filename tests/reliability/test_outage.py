@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 import redis
+from rest_framework.test import APIClient
 
 from .traffic import MixedLoad, call, register_and_login
 
@@ -119,3 +120,20 @@ def test_paused_redis_fails_requests_at_the_configured_timeout(spawn_redis, daph
         assert 0.9 < reply.seconds < 1.8, f"{path} answered after {reply.seconds:.2f}s"
 
     assert call(daphne.url, "GET", "/api/sessions/", token=user.access).status == 200
+
+
+@pytest.mark.django_db
+def test_login_past_a_fail_open_throttle_answers_503_with_a_code(spawn_redis, use_redis, settings, django_user_model):
+    """With every throttle failing open, login reaches the device-session write: still a 503 JSON with a code."""
+    server = spawn_redis()
+    use_redis(server.url, MAX_RETRIES=0, DIAL_TIMEOUT=0.5)
+    settings.WINKR_RATELIMIT = {**settings.WINKR_RATELIMIT, "FAIL_CLOSED_SCOPES": []}
+    django_user_model.objects.create_user(username="carol", password="correct-horse-battery-staple-42")
+    server.kill()
+    client = APIClient()
+    client.raise_request_exception = False
+    reply = client.post("/api/auth/token/", {"username": "carol", "password": "correct-horse-battery-staple-42"},
+                        format="json")
+    assert reply.status_code == 503
+    assert reply.json() == {"detail": "The session store is unavailable; try again shortly.",
+                            "code": "service_unavailable"}
