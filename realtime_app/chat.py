@@ -14,14 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
 from caching_app.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
+from .delivery import adeliver, deliver
 from .errors import InvalidInput, RateLimited, Unavailable
 from .keys import chat_group, client_id_key, conversation_key, conversation_tag, partners_key
 from .limits import acheck_chat_rate, check_chat_rate
@@ -205,9 +204,7 @@ def send_message(sender: Any, recipient_id: object, text: object, *, client_id: 
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:
-        layer = get_channel_layer()
-        for group, event in _delivery(message, exclude_channel):
-            async_to_sync(layer.group_send)(group, event)
+        deliver(_delivery(message, exclude_channel), "chat message")
         CHAT_MESSAGES.labels("rest").inc()
     return message
 
@@ -246,8 +243,7 @@ async def asend_message(sender: Any, recipient_id: object, text: object, *, clie
         raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:
-        layer = get_channel_layer()
-        await asyncio.gather(*(layer.group_send(group, event) for group, event in _delivery(message, exclude_channel)))
+        await adeliver(_delivery(message, exclude_channel), "chat message")
         CHAT_MESSAGES.labels("socket").inc()
     return message
 

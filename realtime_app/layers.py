@@ -84,3 +84,16 @@ class RedisChannelLayer(CoreRedisChannelLayer):
 
     def __init__(self, *args: Any, aliases: Any = DEFAULT_ALIASES, hosts: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, hosts=hosts or hosts_for_aliases(aliases, pubsub=False), **kwargs)
+
+
+def reset_layers_on_redis_change(*, setting: str, **kwargs: Any) -> None:
+    """Drop built channel layers when WINKR_REDIS changes, as Channels does for CHANNEL_LAYERS.
+
+    Our layers take their hosts from WINKR_REDIS, but Channels only forgets a built layer when
+    CHANNEL_LAYERS itself changes: without this, ``override_settings(WINKR_REDIS=...)`` left the
+    layer publishing to the previous servers.
+    """
+    if setting == "WINKR_REDIS":
+        from channels.layers import channel_layers
+
+        channel_layers.backends = {}

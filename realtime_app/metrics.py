@@ -13,3 +13,5 @@ REPLAYED = Counter("winkr_realtime_replayed_messages", "Messages and notificatio
                    ["stream"])
 RESYNCS = Counter("winkr_realtime_resync_required", "Replays that could not reach back to the client's cursor",
                   ["stream"])
+DELIVERY_FAILURES = Counter("winkr_realtime_delivery_failures",
+                            "Stored messages whose live delivery through the channel layer failed", ["what"])

@@ -11,14 +11,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
 
 from caching_app.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
+from .delivery import adeliver, deliver
 from .errors import InvalidInput, Unavailable
 from .keys import notification_group, notifications_key
 from .metrics import NOTIFICATIONS
@@ -69,7 +68,7 @@ def publish_notification(user_id: object, kind: str, title: str, data: Any = Non
     except RedisError as exc:
         raise Unavailable("Notification storage is unavailable.") from exc
     notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
-    async_to_sync(get_channel_layer().group_send)(notification_group(user_id), _event(notification))
+    deliver([(notification_group(user_id), _event(notification))], "notification")
     NOTIFICATIONS.labels(kind).inc()
     return notification
 
@@ -84,7 +83,7 @@ async def apublish_notification(user_id: object, kind: str, title: str, data: An
     except RedisError as exc:
         raise Unavailable("Notification storage is unavailable.") from exc
     notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
-    await get_channel_layer().group_send(notification_group(user_id), _event(notification))
+    await adeliver([(notification_group(user_id), _event(notification))], "notification")
     NOTIFICATIONS.labels(kind).inc()
     return notification
 

@@ -39,6 +39,11 @@ class RedisUnavailable(APIException):
     default_detail = _("The session store is unavailable; try again shortly.")
     default_code = "service_unavailable"
 
+    def __init__(self) -> None:
+        # DRF's handler renders only ``detail``: carry the stable code in the body too, as every other 503
+        # of the project does (the reliability tests saw a bare {"detail"} from login during a failover).
+        super().__init__({"detail": self.default_detail, "code": self.default_code})
+
 
 class AuthAPIView(APIView):
     """Turns a Redis outage into a 503 JSON (the connection layer reconnects by itself).

@@ -1,0 +1,38 @@
+"""Fixtures for fault and soak tests: daphne processes of the project against a Redis the test may break."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import DaphneServer
+
+# Short timeouts so a dead Redis answers fast, and per-client limits the load never reaches, so every
+# refusal a test sees comes from a fault, not from a throttle. Login stays fail-closed (the default).
+FAULT_ENV = {
+    "REDIS_DIAL_TIMEOUT": "500ms",
+    "REDIS_READ_TIMEOUT": "500ms",
+    "REDIS_WRITE_TIMEOUT": "500ms",
+    "REDIS_MAX_RETRIES": "1",
+    "RATELIMIT_ANON": "100000/s",
+    "RATELIMIT_USER": "100000/s",
+    "RATELIMIT_LOGIN": "100000/s",
+    "CHAT_RATE_LIMIT_REQUESTS": "100000",
+}
+
+
+@pytest.fixture
+def daphne_on(tmp_path):
+    """``daphne_on(redis_url, **env)``: the whole project under daphne against ``redis_url``."""
+    started: list[DaphneServer] = []
+
+    def start(redis_url: str, **env: str) -> DaphneServer:
+        base_dir = tmp_path / f"daphne{len(started)}"
+        base_dir.mkdir()
+        server = DaphneServer(base_dir, redis_url, {**FAULT_ENV, **env})
+        server.migrate()
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
