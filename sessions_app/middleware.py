@@ -18,11 +18,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
+from caching_app.errors import RETRY_AFTER_SECONDS
+
 from .backends.redis import SessionStore
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
 
 
 def store_unavailable_response() -> JsonResponse:

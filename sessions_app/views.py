@@ -9,37 +9,24 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from redis.exceptions import RedisError
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
 from .conf import sessions_settings
-from .middleware import RETRY_AFTER_SECONDS
 from .serializers import DeviceSessionSerializer, PresenceSerializer
 
 logger = logging.getLogger(__name__)
 
 
-class StoreUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("The session store is unavailable; try again shortly.")
-    default_code = "session_store_unavailable"
-
-
 class SessionStoreAPIView(APIView):
-    """Turns Redis failures into a 503 JSON answer (the connection layer reconnects by itself)."""
+    """A Redis failure answers 503 JSON through caching_app.errors.exception_handler."""
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, RedisError):
-            logger.warning("Redis unavailable during %s %s: %r", self.request.method, self.request.path, exc)
-            unavailable = StoreUnavailable()
-            return Response({"detail": unavailable.detail, "code": unavailable.default_code},
-                            status=unavailable.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return super().handle_exception(exc)
+    redis_unavailable_code = "session_store_unavailable"
+    redis_unavailable_detail = _("The session store is unavailable; try again shortly.")
 
 
 def current_session_id(request: Request) -> str | None:

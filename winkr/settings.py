@@ -239,6 +239,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Redis down -> 503 JSON with a code and Retry-After, in every view.
+    "EXCEPTION_HANDLER": "caching_app.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "winkr.schema.WinkrAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting.

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caching_app.drf import cache_response
+from caching_app.errors import RedisUnavailable
 from caching_app.geo import LocationUnknown, location_index
 from caching_app.service import API_RESPONSE, CacheUnavailable, cache_service
 
@@ -48,11 +49,6 @@ class APIErrorWithCode(exceptions.APIException):
     def __init__(self, detail: str, code: str, status_code: int):
         super().__init__({"detail": detail, "code": code})
         self.status_code = status_code
-
-
-def service_unavailable() -> APIErrorWithCode:
-    return APIErrorWithCode("Location search is unavailable right now; try again shortly.", "service_unavailable",
-                            status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
 def with_cache_header(data: Any, from_cache: bool, status_code: int = 200) -> Response:
@@ -180,7 +176,7 @@ class NearbyView(APIView):
             raise APIErrorWithCode("Set your location with PUT /api/location/ first.", "location_unknown",
                                    status.HTTP_409_CONFLICT) from None
         except CacheUnavailable as exc:
-            raise service_unavailable() from exc
+            raise RedisUnavailable("Location search is unavailable right now; try again shortly.") from exc
         names = dict(Profile.objects.filter(user_id__in=[n.user_id for n in neighbours])
                      .values_list("user_id", "display_name"))
         results = [{"user_id": int(n.user_id), "display_name": names.get(int(n.user_id), ""),
