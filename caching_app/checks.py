@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
 
 from .conf import CACHING_DEFAULTS, caching_settings
 from .connections import build_sync_client, redis_connections
@@ -67,7 +68,10 @@ def eviction_policy(alias: str) -> str | None:
     """
     config = replace(redis_connections.config(alias), dial_timeout=0.5, read_timeout=0.5, write_timeout=0.5,
                      max_retries=0, min_idle_connections=0)
-    client = build_sync_client(config)
+    try:
+        client = build_sync_client(config)  # a Cluster client connects here already
+    except (RedisError, OSError):
+        return None
     try:
         return client.info("memory").get("maxmemory_policy")
     except Exception:

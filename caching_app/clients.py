@@ -15,6 +15,8 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.client import Pipeline
 from redis.cluster import ClusterPipeline, RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from .instrumentation import command_name, record
 
@@ -122,4 +124,14 @@ class InstrumentedAsyncRedis(_AsyncInstrumented, redis.asyncio.Redis):
 
 
 class InstrumentedAsyncRedisCluster(_AsyncInstrumented, AsyncRedisCluster):
-    pass
+    async def initialize(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise unreachable_cluster(self.winkr_alias, exc) from exc
+
+
+def unreachable_cluster(alias: str, exc: RedisClusterException) -> RedisConnectionError:
+    """redis-py reports "no seed node answers" as RedisClusterException, which is not a RedisError:
+    every boundary that turns Redis outages into 503s or fail-open catches RedisError only."""
+    return RedisConnectionError(f"Redis Cluster of alias {alias!r} cannot be reached: {exc}")

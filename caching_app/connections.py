@@ -32,6 +32,7 @@ from django.core.signals import setting_changed
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -40,6 +41,7 @@ from .clients import (
     InstrumentedAsyncRedisCluster,
     InstrumentedRedis,
     InstrumentedRedisCluster,
+    unreachable_cluster,
 )
 from .redis_config import RedisAliasConfig, parse_alias
 
@@ -94,10 +96,13 @@ def _build(config: RedisAliasConfig, flavour: _Flavour) -> Any:
             ssl_cert_reqs=config.ssl_cert_reqs,
         )
     if config.mode == "cluster":
-        client = flavour.cluster(
-            startup_nodes=[flavour.cluster_node(node.host, node.port) for node in config.cluster_nodes],
-            max_connections=config.pool_size, ssl=config.tls, **kwargs,
-        )
+        try:  # the sync client asks the seed nodes for the slot map right here
+            client = flavour.cluster(
+                startup_nodes=[flavour.cluster_node(node.host, node.port) for node in config.cluster_nodes],
+                max_connections=config.pool_size, ssl=config.tls, **kwargs,
+            )
+        except RedisClusterException as exc:
+            raise unreachable_cluster(config.alias, exc) from exc
     elif config.mode == "sentinel":
         sentinel = flavour.sentinel(
             [(node.host, node.port) for node in config.sentinels],

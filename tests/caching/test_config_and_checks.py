@@ -92,6 +92,16 @@ def test_noeviction_state_store_passes(spawn_redis, use_redis):
     assert check_state_store_eviction() == []
 
 
+def test_eviction_check_survives_an_unreachable_cluster(spawn_redis, use_redis):
+    # The check runs before every management command (runserver, migrate): a cluster that is down
+    # must not turn them into a traceback.
+    server = spawn_redis()
+    seed = f"127.0.0.1:{server.port}"
+    server.stop()
+    use_redis(f"redis://{seed}/0", MODE="cluster", CLUSTER_NODES=[seed])
+    assert check_state_store_eviction() == []
+
+
 @pytest.mark.parametrize(
     ("raw", "escaped"),
     [("alice", "alice"), ("a:b", "a%3Ab"), ("{42}", "%7B42%7D"), ("100%", "100%25"), ("", "%"), ("\x00", "%00"),

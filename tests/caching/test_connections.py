@@ -150,3 +150,37 @@ def test_tls_connection_with_trustme_certificates(spawn_redis, use_redis, tmp_pa
     untrusting = get_redis("state")
     with pytest.raises((redis.ConnectionError, ssl.SSLError)):
         untrusting.ping()
+
+
+def _dead_cluster_seed(spawn_redis) -> str:
+    """The address of a node that was a real redis-server and is gone (a cluster whose seeds are down)."""
+    server = spawn_redis()
+    address = f"127.0.0.1:{server.port}"
+    server.stop()
+    return address
+
+
+def test_unreachable_cluster_is_a_redis_error(spawn_redis, use_redis):
+    # redis-py raises RedisClusterException (not a RedisError) while building a client whose seeds are
+    # down: the 503 handler, fail-open throttles and health probes only catch RedisError.
+    seed = _dead_cluster_seed(spawn_redis)
+    use_redis(f"redis://{seed}/0", MODE="cluster", CLUSTER_NODES=[seed], DIAL_TIMEOUT=0.2, MAX_RETRIES=0)
+    with pytest.raises(redis.ConnectionError, match="'state'"):
+        get_redis("state")
+
+
+async def test_unreachable_cluster_is_a_redis_error_async(spawn_redis, use_redis):
+    seed = _dead_cluster_seed(spawn_redis)
+    use_redis(f"redis://{seed}/0", MODE="cluster", CLUSTER_NODES=[seed], DIAL_TIMEOUT=0.2, MAX_RETRIES=0)
+    with pytest.raises(redis.ConnectionError):
+        await get_async_redis("state").get("k")
+
+
+def test_unreachable_cluster_answers_503_not_500(spawn_redis, use_redis, settings):
+    from rest_framework.test import APIClient
+
+    seed = _dead_cluster_seed(spawn_redis)
+    use_redis(f"redis://{seed}/0", MODE="cluster", CLUSTER_NODES=[seed], DIAL_TIMEOUT=0.2, MAX_RETRIES=0)
+    response = APIClient(REMOTE_ADDR="198.51.100.9").get("/api/ratelimit/status/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "ratelimit_unavailable"
