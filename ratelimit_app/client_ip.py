@@ -15,7 +15,8 @@ from typing import Any
 from .conf import ratelimit_settings
 
 
-def _normalize(address: str) -> str | None:
+def normalize_ip(address: str) -> str | None:
+    """The rate-limit key of one address (IPv4-mapped unwrapped, IPv6 by network), or None if not an IP."""
     try:
         ip = ipaddress.ip_address(address.strip().strip("[]"))
     except ValueError:
@@ -41,7 +42,7 @@ def get_client_ip(request: Any) -> str:
         # Shorter than the proxies we expect: the request did not come through them, so
         # nothing in the header is vouched for.
         if len(chain) > proxies:
-            client = _normalize(chain[-(proxies + 1)])
+            client = normalize_ip(chain[-(proxies + 1)])
             if client:
                 return client
-    return _normalize(remote) or remote or "unknown"
+    return normalize_ip(remote) or remote or "unknown"

@@ -163,6 +163,24 @@ def test_management_command_unlocks_a_login(api, capsys):
     assert _login(api, "right").status_code == 200
 
 
+def test_management_command_resets_ipv6_and_login_keys_as_the_throttles_count_them(rl_settings, capsys):
+    ipv6 = APIClient(REMOTE_ADDR="2001:db8::7")
+    for _ in range(3):
+        ipv6.get("/scoped/")
+    assert ipv6.get("/scoped/").status_code == 429
+    call_command("ratelimit", "reset", "tests", "2001:db8::7")  # counted under its /64 network
+    assert "1 counter(s) removed" in capsys.readouterr().out
+    assert ipv6.get("/scoped/").status_code == 200
+
+    mapped = APIClient(REMOTE_ADDR="::ffff:198.51.100.8")
+    for _ in range(3):
+        _login(mapped, "wrong", username="Alice")
+    assert _login(mapped, "right", username="Alice").status_code == 429
+    call_command("ratelimit", "reset", "login", "::ffff:198.51.100.8 ALICE")
+    assert "counter(s) removed" in capsys.readouterr().out
+    assert _login(mapped, "right", username="Alice").status_code == 200
+
+
 def test_management_command_errors_are_sentences():
     from django.core.management import CommandError
 

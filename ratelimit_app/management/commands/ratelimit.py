@@ -9,8 +9,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
+from ratelimit_app.client_ip import normalize_ip
 from ratelimit_app.limiter import KEY_TYPES, ceil_seconds, get_rate_limit_statuses, reset_rate_limit
-from ratelimit_app.throttling import configs_for_scope
+from ratelimit_app.throttling import LoginRateThrottle, configs_for_scope
 
 
 def guess_key_type(scope: str, key: str) -> str:
@@ -19,6 +20,17 @@ def guess_key_type(scope: str, key: str) -> str:
     except ValueError:
         return "custom" if scope == "login" else "user"
     return "ip"
+
+
+def throttle_key(scope: str, key_type: str, key: str) -> str:
+    """The key the throttles count ``key`` under: an IPv6 address by its network, an IPv4-mapped one as
+    IPv4, a login's username case-folded. Without this, ``reset`` removes nothing for such clients."""
+    if key_type == "ip":
+        return normalize_ip(key) or key
+    if key_type == "custom" and scope == LoginRateThrottle.scope:
+        ip, _, username = key.strip().partition(" ")
+        return LoginRateThrottle.make_key(normalize_ip(ip) or ip, username)
+    return key
 
 
 class Command(BaseCommand):
@@ -34,6 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, scope: str, key: str, key_type: str | None, **options: Any) -> None:
         key_type = key_type or guess_key_type(scope, key)
+        key = throttle_key(scope, key_type, key)
         try:
             configs = configs_for_scope(scope, key_type)
         except ImproperlyConfigured as exc:
