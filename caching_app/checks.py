@@ -39,6 +39,22 @@ def check_redis_config(app_configs: Any = None, **kwargs: Any) -> list:
     return errors
 
 
+def unknown_alias_errors(where: str, aliases: Any, error_id: str) -> list:
+    """Errors for Redis aliases named in an app's settings that WINKR_REDIS does not define.
+
+    Without this check such a typo passes ``manage.py check`` and every request that reaches
+    Redis raises ImproperlyConfigured: a 500 for all users instead of a start-up error.
+    """
+    raw = getattr(settings, "WINKR_REDIS", None) or {}
+    known = set(raw if isinstance(raw, dict) else ()) | {"state", "cache"}
+    names = [aliases] if isinstance(aliases, str) else list(aliases or ())
+    return [
+        Error(f"{where} names Redis alias {alias!r}, which WINKR_REDIS does not define.",
+              hint=f"Known aliases: {', '.join(sorted(known))}.", id=error_id)
+        for alias in names if alias not in known
+    ]
+
+
 @register(Tags.compatibility)
 def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
     errors: list = []
@@ -48,6 +64,8 @@ def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
             f"Unknown WINKR_CACHING key(s): {', '.join(unknown)}.",
             hint=f"Known keys: {', '.join(sorted(CACHING_DEFAULTS))}.", id="winkr_caching.E003",
         ))
+    for key in ("ALIAS", "GEO_ALIAS"):
+        errors += unknown_alias_errors(f"WINKR_CACHING[{key!r}]", getattr(caching_settings, key), "winkr_caching.E005")
     ttls = caching_settings.TTLS
     if not isinstance(ttls, dict):
         return [*errors, Error("WINKR_CACHING['TTLS'] must be a dict of kind -> seconds.", id="winkr_caching.E004")]

@@ -7,6 +7,8 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from caching_app.checks import unknown_alias_errors
+
 from .conf import HEALTH_DEFAULTS, health_settings, import_checks
 
 MIN_TOKEN_LENGTH = 24
@@ -31,6 +33,8 @@ def check_health_settings(app_configs: Any = None, **kwargs: Any) -> list:
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             errors.append(Error(f"WINKR_HEALTH[{key!r}] must be a positive number of seconds, got {value!r}.",
                                 id="winkr_health.E003"))
+    errors += unknown_alias_errors("WINKR_HEALTH['REDIS_ALIASES']", health_settings.REDIS_ALIASES,
+                                   "winkr_health.E004")
     token = health_settings.TOKEN
     if token and len(str(token)) < MIN_TOKEN_LENGTH:
         errors.append(Warning(

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.checks import Error, Tags, register
 
+from caching_app.checks import unknown_alias_errors
+
 from .conf import ALGORITHMS, ratelimit_settings
 from .rates import InvalidRate, parse_rates
 
@@ -19,6 +21,8 @@ def check_ratelimit_settings(app_configs: Any = None, **kwargs: Any) -> list[Err
     for key in ratelimit_settings.unknown_keys():
         errors.append(Error(f"Unknown WINKR_RATELIMIT key {key!r}.",
                             hint=f"Known keys: {sorted(ratelimit_settings.defaults)}.", id="winkr_ratelimit.E001"))
+    errors += unknown_alias_errors("WINKR_RATELIMIT['REDIS_ALIAS']", ratelimit_settings.REDIS_ALIAS,
+                                   "winkr_ratelimit.E010")
     rates = ratelimit_settings.RATES
     if not isinstance(rates, dict):
         message = "WINKR_RATELIMIT['RATES'] must be a dict of scope -> rate(s)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test.utils import override_settings
 
@@ -150,3 +151,21 @@ def test_app_settings_import_strings_and_reload():
             _ = app_settings.HOOK
     with pytest.raises(AttributeError, match="Invalid WINKR_TEST_APP setting"):
         _ = app_settings.NOT_A_SETTING
+
+
+def test_checks_reject_redis_aliases_that_winkr_redis_does_not_define():
+    # Each of these typos would otherwise pass `manage.py check` and make every request reaching Redis a 500.
+    from health_app.checks import check_health_settings
+    from ratelimit_app.checks import check_ratelimit_settings
+
+    with override_settings(WINKR_CACHING={"GEO_ALIAS": "geo"}, WINKR_RATELIMIT={"REDIS_ALIAS": "stat"},
+                           WINKR_HEALTH={"REDIS_ALIASES": ["state", "cahce"]}):
+        caching = [(error.id, error.msg) for error in check_caching_settings()]
+        ratelimit = [(error.id, error.msg) for error in check_ratelimit_settings()]
+        health = [(error.id, error.msg) for error in check_health_settings()]
+    assert caching == [("winkr_caching.E005", "WINKR_CACHING['GEO_ALIAS'] names Redis alias 'geo', "
+                                              "which WINKR_REDIS does not define.")]
+    assert [(i, "'stat'" in m) for i, m in ratelimit] == [("winkr_ratelimit.E010", True)]
+    assert [(i, "'cahce'" in m) for i, m in health] == [("winkr_health.E004", True)]
+    with override_settings(WINKR_REDIS={**settings.WINKR_REDIS, "geo": {}}, WINKR_CACHING={"GEO_ALIAS": "geo"}):
+        assert check_caching_settings() == []
