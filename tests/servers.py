@@ -11,6 +11,23 @@ import redis
 from caching_app.embedded import RedisServerProcess, find_binary
 
 
+def wait_replicas_caught_up(primary_port: int, timeout: float = 10.0) -> None:
+    """Block until every replica of the server at ``primary_port`` has its whole replication stream.
+
+    WAIT would not do: it only covers writes sent on the connection that calls it.
+    """
+    primary = redis.Redis(port=primary_port, socket_timeout=2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = primary.info("replication")
+        offset = info.get("master_repl_offset", 0)
+        replicas = [value for key, value in info.items() if key.startswith("slave") and isinstance(value, dict)]
+        if replicas and all(replica.get("offset", -1) >= offset for replica in replicas):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"replicas of 127.0.0.1:{primary_port} did not catch up within {timeout}s")
+
+
 class LocalCluster:
     """A Redis Cluster of ``masters`` masters (and ``replicas`` replicas each) on free ports."""
 

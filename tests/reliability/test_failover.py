@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from caching_app.connections import get_redis
+from tests.servers import wait_replicas_caught_up
 
 
 def _until_ok(operation, timeout: float = 30.0):
@@ -33,8 +34,7 @@ def test_cluster_master_killed_fails_over_and_app_carries_on(cluster_with_replic
     for index in range(50):
         client.set(f"before-{index}", index)
     victim_port = client.get_node_from_key("before-0").port
-    admin = redis.Redis(port=victim_port)
-    admin.wait(1, 2000)  # the replica has every write before the crash
+    wait_replicas_caught_up(victim_port)  # the replica has every write before the crash
     victim = next(node for node in cluster.nodes if node.port == victim_port)
     victim.kill()
 
@@ -53,7 +53,7 @@ def test_sentinel_failover_app_follows_new_primary(redis_sentinel, use_redis):
               SENTINEL_SERVICE=redis_sentinel.service)
     client = get_redis("state")
     client.set("kept", "yes")
-    client.wait(1, 2000)
+    wait_replicas_caught_up(redis_sentinel.primary.port)
     old_port = redis_sentinel.primary.port
     redis_sentinel.primary.kill()
 
