@@ -112,7 +112,7 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
             await self.send_error("invalid_json", "The frame is not valid JSON.")
             return
         if not isinstance(content, dict):
