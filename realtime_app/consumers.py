@@ -86,7 +86,10 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
                 # The entry expires after PRESENCE_TTL anyway: that is why presence is not a counter.
                 logger.warning("Could not mark connection %s closed; it expires by itself", self.channel_name)
         for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except (RedisError, OSError) as exc:
+                logger.warning("Could not leave group %s on disconnect: %r", group, exc)
         self.joined = []
 
     async def mark_alive(self) -> None:
