@@ -86,7 +86,10 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
                 # The entry expires after PRESENCE_TTL anyway: that is why presence is not a counter.
                 logger.warning("Could not mark connection %s closed; it expires by itself", self.channel_name)
         for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except (RedisError, OSError) as exc:
+                logger.warning("Could not leave group %s on disconnect: %r", group, exc)
         self.joined = []
 
     async def mark_alive(self) -> None:
@@ -112,7 +115,7 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
             await self.send_error("invalid_json", "The frame is not valid JSON.")
             return
         if not isinstance(content, dict):

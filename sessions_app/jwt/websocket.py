@@ -13,6 +13,7 @@ there (:func:`notify_revoked`); :class:`RevocationMixin` closes the socket with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
 from channels.auth import AuthMiddlewareStack
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
@@ -119,8 +121,30 @@ class RevocationMixin:
     """
 
     require_authentication = True
+    accepted = False
     groups: list[str]
     scope: dict[str, Any]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' dispatch, plus a "try again" close (1013) when Redis fails under it.
+
+        The channel layer can fail before any handler runs (the pub/sub layer subscribes the socket's
+        channel first), while joining groups, or in its receive loop. Without this the application
+        crashed: the client saw 1011 or an HTTP 500, and disconnect() never ran, so a consumer's
+        heartbeat kept its user online.
+        """
+        try:
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+        except (RedisError, OSError) as exc:
+            logger.warning("WebSocket closed, Redis (channel layer) unavailable: %r", exc)
+            if getattr(self, "channel_name", None) is None:  # nothing read from the client yet
+                await JWTAuthMiddleware.refuse(receive, send, scope.get("jwt_subprotocol"), CLOSE_TRY_AGAIN)
+                return
+            if not self.accepted:
+                await send({"type": "websocket.accept", "subprotocol": scope.get("jwt_subprotocol")})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+            with contextlib.suppress(StopConsumer):
+                await self.websocket_disconnect({"code": CLOSE_TRY_AGAIN})
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         if self.require_authentication and not getattr(self.scope.get("user"), "is_authenticated", False):
@@ -139,6 +163,21 @@ class RevocationMixin:
                 revoked = False  # the middleware just checked; the groups now carry any revocation
             if revoked:
                 await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        self.accepted = True
+        await super().accept(subprotocol, headers)  # type: ignore[misc]
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Channels' version stops at the first group_discard error and never calls disconnect(), which
+        # is where consumers stop heartbeats and mark presence closed: leave groups best effort instead.
+        for group in self.groups:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except (RedisError, OSError) as exc:
+                logger.warning("Could not leave group %s on disconnect: %r", group, exc)
+        self.groups = []
+        await super().websocket_disconnect(message)
 
     async def jwt_revoked(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_UNAUTHORIZED)

@@ -39,6 +39,9 @@ async def assert_still_usable(socket):
     ('{"type": "chat.sync", "since": "yesterday"}', "invalid_since"),
     ('{"type": "chat.sync", "since": "1-2-3"}', "invalid_since"),
     ('{"type": "chat.sync", "since": "0", "with": "x:y"}', "invalid_recipient"),
+    # Nested deeper than the JSON parser's recursion limit, yet far under MAX_FRAME_BYTES: RecursionError,
+    # not ValueError, which used to crash the consumer (close 1011) instead of answering an error frame.
+    ("[" * 2000 + "]" * 2000, "invalid_json"),
 ])
 async def test_bad_frames_get_an_error_code_and_the_socket_stays_open(users, connect, frame, code):
     frame = frame.replace('"BOB"', str(users["bob"].pk)).replace('"ALICE"', str(users["alice"].pk))

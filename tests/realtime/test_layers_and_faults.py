@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
@@ -93,3 +95,48 @@ async def test_redis_down_gives_an_error_frame_and_the_socket_survives(users, co
     await sync_to_async(server.start)()
     await socket.send_json_to({"type": "chat.message", "to": users["bob"].pk, "text": "hi", "client_id": "y"})
     assert (await socket.receive_json_from(timeout=10))["type"] == "chat.ack"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("backend", ["RedisPubSubChannelLayer", "RedisChannelLayer"])
+async def test_channel_layer_down_at_connect_closes_with_try_again(users, spawn_redis, use_redis, settings, backend):
+    """The layer cannot make the socket's channel (pub/sub) or join its groups (core): the client gets close
+    code 1013 (try again), not a crashed application."""
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from realtime_app.routing import websocket_urlpatterns
+
+    server = spawn_redis()
+    use_redis(server.url)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"realtime_app.layers.{backend}", "CONFIG": {}}}
+    server.stop()
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/chat/")
+    socket.scope["user"] = users["alice"]
+    connected, _ = await socket.connect(timeout=30)
+    assert connected
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(WINKR_REALTIME={"PRESENCE_TTL": 1, "HEARTBEAT_INTERVAL": 0.2})
+async def test_channel_layer_down_at_disconnect_still_stops_the_heartbeat(users, spawn_redis, use_redis):
+    """A group_discard failing on disconnect used to skip disconnect(): the heartbeat kept the user online."""
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from realtime_app.routing import websocket_urlpatterns
+    from sessions_app.services import ais_user_online
+
+    server = spawn_redis()
+    use_redis(server.url)
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/chat/")
+    socket.scope["user"] = users["alice"]
+    assert (await socket.connect())[0]
+    assert await ais_user_online(users["alice"].pk)
+    await sync_to_async(server.stop)()
+    await socket.disconnect(timeout=30)
+    await sync_to_async(server.start)()
+    await asyncio.sleep(1.5)  # past PRESENCE_TTL: only a still-running heartbeat keeps the user online
+    assert not await ais_user_online(users["alice"].pk)

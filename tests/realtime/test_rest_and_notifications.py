@@ -145,3 +145,24 @@ async def test_pubsub_service_subscriptions(users):
         carol_next.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await carol_next
+
+
+async def test_long_user_ids_get_their_own_notification_groups(redis_server):
+    """Group names of ids that are not short and plain are digests of the whole id, not a cut-off prefix.
+
+    With the first 40 bytes hex-encoded, two ids sharing that prefix (long string keys, non-ASCII names)
+    shared one group, and notification sockets have no per-user check after the group: a leak.
+    """
+    first, second = "u" * 70 + "1", "u" * 70 + "2"
+    service = PubSubService()
+    second_notes = service.subscribe_to_notifications(second)
+    async with contextlib.aclosing(second_notes):
+        pending = asyncio.ensure_future(anext(second_notes))
+        await asyncio.sleep(0.2)  # the subscription joins its group
+        await apublish_notification(first, "match", "for the first user only")
+        await asyncio.sleep(0.3)
+        leaked = pending.done()
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+    assert not leaked, "a notification for one user reached another user's subscription"
