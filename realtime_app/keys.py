@@ -14,7 +14,8 @@ def conversation_tag(user_a: object, user_b: object) -> str:
     are ordered by this tag (plain string comparison).
     """
     low, high = sorted((str(user_a), str(user_b)), key=lambda value: (len(value), value))
-    return f"{low}-{high}"
+    # The length prefix makes the split unambiguous for ids that contain "-" themselves.
+    return f"{len(low)}.{low}-{high}"
 
 
 def conversation_key(user_a: object, user_b: object) -> str:

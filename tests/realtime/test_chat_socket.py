@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from caching_app.connections import get_redis
 from realtime_app import chat
-from realtime_app.keys import conversation_key
+from realtime_app.keys import conversation_key, conversation_tag
 from sessions_app.jwt.websocket import user_group
 
 from .conftest import receive_until
@@ -39,7 +39,7 @@ async def test_message_reaches_every_socket_of_recipient_and_senders_other_devic
 
     assert ack["type"] == "chat.ack" and ack["client_id"] == "m-1"
     expected = {"type": "chat.message", "id": ack["id"], "from": str(alice.pk), "to": str(bob.pk), "text": "hi bob",
-                "sent_at": ack["sent_at"], "cursor": f"{ack['id']}@{alice.pk}-{bob.pk}"}
+                "sent_at": ack["sent_at"], "cursor": f"{ack['id']}@{conversation_tag(alice.pk, bob.pk)}"}
     for socket in (bob_phone, bob_laptop, alice_laptop):
         assert await socket.receive_json_from(timeout=2) == expected
     # The sending socket got the ack only, not a copy of its own message.
