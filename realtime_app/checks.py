@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
+from caching_app.checks import unknown_alias_errors
+
 from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
 
 POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CHAT_STREAM_TTL",
@@ -17,7 +19,12 @@ POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CH
 
 @register(Tags.compatibility)
 def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors = []
+    errors = unknown_alias_errors("WINKR_REALTIME['REDIS_ALIAS']", realtime_settings.REDIS_ALIAS,
+                                  "winkr_realtime.E008")
+    layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get("default", {})
+    if str(layer.get("BACKEND", "")).startswith("realtime_app."):
+        errors += unknown_alias_errors("CHANNEL_LAYERS['default']['CONFIG']['aliases']",
+                                       (layer.get("CONFIG") or {}).get("aliases", ["state"]), "winkr_realtime.E008")
     for key in realtime_settings.unknown_keys():
         errors.append(Error(f"WINKR_REALTIME has an unknown key {key!r}.",
                             hint=f"Known keys: {', '.join(sorted(REALTIME_DEFAULTS))}.", id="winkr_realtime.E001"))

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from caching_app.checks import unknown_alias_errors
+
 from .conf import DEFAULTS, NON_NEGATIVE_INTS, POSITIVE_INTS, sessions_settings
 
 ENGINE = "sessions_app.backends.redis"
@@ -40,6 +42,8 @@ def check_sessions_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if not isinstance(sessions_settings.DEVICE_HEADERS, dict):
         errors.append(Error("WINKR_SESSIONS['DEVICE_HEADERS'] must be a dict of device field -> META key.",
                             id="winkr_sessions.E003"))
+    errors += unknown_alias_errors("WINKR_SESSIONS['REDIS_ALIAS']", sessions_settings.REDIS_ALIAS,
+                                   "winkr_sessions.E004")
     return errors
 
 

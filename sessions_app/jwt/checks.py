@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.utils.module_loading import import_string
 
+from caching_app.checks import unknown_alias_errors
+
 from .conf import jwt_settings
 
 AUTH_CLASS = "sessions_app.jwt.authentication.RedisJWTAuthentication"
@@ -16,7 +18,7 @@ MIDDLEWARE = "sessions_app.jwt.middleware.JWTRevocationMiddleware"
 
 @register()
 def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
+    errors: list = unknown_alias_errors("WINKR_JWT['ALIAS']", jwt_settings.ALIAS, "winkr_jwt.E005")
     for key in jwt_settings.unknown_keys():
         errors.append(Error(f"Unknown WINKR_JWT setting {key!r}.", hint="Check the spelling against the README.",
                             id="winkr_jwt.E001"))

@@ -169,3 +169,23 @@ def test_checks_reject_redis_aliases_that_winkr_redis_does_not_define():
     assert [(i, "'cahce'" in m) for i, m in health] == [("winkr_health.E004", True)]
     with override_settings(WINKR_REDIS={**settings.WINKR_REDIS, "geo": {}}, WINKR_CACHING={"GEO_ALIAS": "geo"}):
         assert check_caching_settings() == []
+
+
+def test_session_jwt_and_realtime_checks_reject_unknown_redis_aliases():
+    from realtime_app.checks import check_realtime_settings
+    from sessions_app.checks import check_sessions_settings
+    from sessions_app.jwt.checks import check_jwt_settings
+
+    layers = {"default": {**settings.CHANNEL_LAYERS["default"],
+                          "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "aliases": ["state", "shard2"]}}}
+    with override_settings(WINKR_SESSIONS={**settings.WINKR_SESSIONS, "REDIS_ALIAS": "sate"},
+                           WINKR_JWT={**settings.WINKR_JWT, "ALIAS": "tokens"},
+                           WINKR_REALTIME={**settings.WINKR_REALTIME, "REDIS_ALIAS": "chat"}, CHANNEL_LAYERS=layers):
+        sessions = [(e.id, "'sate'" in e.msg) for e in check_sessions_settings() if e.id == "winkr_sessions.E004"]
+        jwt = [(e.id, "'tokens'" in e.msg) for e in check_jwt_settings() if e.id == "winkr_jwt.E005"]
+        realtime = sorted(e.msg.split(" names")[0] for e in check_realtime_settings() if e.id == "winkr_realtime.E008")
+    assert sessions == [("winkr_sessions.E004", True)]
+    assert jwt == [("winkr_jwt.E005", True)]
+    assert realtime == ["CHANNEL_LAYERS['default']['CONFIG']['aliases']", "WINKR_REALTIME['REDIS_ALIAS']"]
+    assert not [e for e in check_sessions_settings() + check_jwt_settings() + check_realtime_settings()
+                if e.id in ("winkr_sessions.E004", "winkr_jwt.E005", "winkr_realtime.E008")]
