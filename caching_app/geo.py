@@ -24,13 +24,14 @@ from redis.exceptions import RedisError
 from .conf import caching_settings
 from .connections import get_redis
 from .keys import make_key
+from .scripts import LuaScripts
 from .service import CacheUnavailable
 
 # Redis stores positions as 52-bit geohashes in Web Mercator, which cannot reach the poles.
 MAX_LATITUDE = 85.05112878
 MAX_LONGITUDE = 180.0
 PRUNE_BATCH = 500
-_PRUNE_SOURCE = (Path(__file__).parent / "lua" / "geo_prune.lua").read_text()
+GEO_SCRIPTS = LuaScripts(Path(__file__).resolve().parent / "lua")
 
 
 class LocationUnknown(LookupError):
@@ -60,7 +61,6 @@ class LocationIndex:
 
     def __init__(self, alias: str | None = None):
         self._alias = alias
-        self._prune_script: Any = None
 
     @property
     def client(self) -> Any:
@@ -110,9 +110,7 @@ class LocationIndex:
     def prune(self, limit: int = PRUNE_BATCH) -> int:
         """Remove up to ``limit`` locations older than the geospatial TTL."""
         client = self.client
-        if self._prune_script is None:
-            self._prune_script = client.register_script(_PRUNE_SOURCE)
-        return int(self._prune_script(keys=[self.locations_key, self.updated_key],
+        return int(GEO_SCRIPTS.get(client, "geo_prune")(keys=[self.locations_key, self.updated_key],
                                       args=[self.clock() - self.max_age, limit], client=client))
 
     def position(self, user_id: object) -> tuple[float, float] | None:

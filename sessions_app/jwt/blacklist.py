@@ -28,6 +28,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from caching_app.connections import get_async_redis, get_redis
 from caching_app.keys import SEPARATOR, escape_part, make_key
+from caching_app.scripts import LuaScripts
 
 from . import metrics
 from .claims import TokenClaims
@@ -35,7 +36,7 @@ from .conf import jwt_settings
 
 NAMESPACE = "jwt"
 ROTATED = b"rotated"
-_ROTATE_LUA = (Path(__file__).parent / "lua" / "rotate_refresh.lua").read_text()
+JWT_SCRIPTS = LuaScripts(Path(__file__).resolve().parent / "lua")
 
 
 def user_prefix(user_id: object) -> str:
@@ -184,12 +185,7 @@ class TokenBlacklist:
         return result.decode() if isinstance(result, bytes) else str(result)
 
     def _rotate_script(self) -> Any:
-        # register_script returns a Script whose __call__ does EVALSHA and reloads on NOSCRIPT.
-        client = self.client
-        script = getattr(client, "_winkr_jwt_rotate", None)
-        if script is None:
-            script = client._winkr_jwt_rotate = client.register_script(_ROTATE_LUA)
-        return script
+        return JWT_SCRIPTS.get(self.client, "rotate_refresh")
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod
