@@ -97,22 +97,45 @@ class RedisJWTAuthentication(JWTAuthentication):
         try:
             result = self.blacklist.check(claims, with_user=with_user)
         except RedisError as exc:
-            return self.redis_failed(validated_token, exc)
-        if result.revoked:
-            raise revoked_error(result.reason)
-        user = users.deserialize(result.user_row) if result.user_row not in (None, users.TOMBSTONE) else None
+            self.revocation_unavailable(exc)
+            result = None
+        user = self.user_from_check(result)
         if user is None:
-            metrics.USER_MISS.inc()
             user = self.fetch_user(claims.user_id)
-            if with_user and result.user_row is None:
+            if self.should_remember(result, with_user):
                 try:
                     users.remember(claims.user_id, user)
                 except RedisError:
                     logger.warning("Could not cache the row of user %s", claims.user_id)
-        else:
-            metrics.USER_HIT.inc()
-        metrics.CHECK_OK.inc()
         return self.check_user(user, validated_token)
+
+    # The steps below are shared with the async path (aauthenticate_raw), so both decide alike.
+    def revocation_unavailable(self, exc: RedisError) -> None:
+        """Redis could not answer: raise (fail closed, the default) or log, count and go on (FAIL_OPEN)."""
+        if not jwt_settings.FAIL_OPEN:
+            logger.error("Token revocation check failed (fail closed): %r", exc)
+            raise RevocationUnavailable() from exc
+        logger.warning("Token revocation check failed, letting the request through (FAIL_OPEN): %r", exc)
+        metrics.FAIL_OPEN.inc()
+
+    @staticmethod
+    def user_from_check(result: Any) -> Any | None:
+        """Refuse a revoked token; the cached user row when the check returned one, else None."""
+        if result is None:
+            return None
+        if result.revoked:
+            raise revoked_error(result.reason)
+        metrics.CHECK_OK.inc()
+        if result.user_row in (None, users.TOMBSTONE):
+            metrics.USER_MISS.inc()
+            return None
+        metrics.USER_HIT.inc()
+        return users.deserialize(result.user_row)
+
+    @staticmethod
+    def should_remember(result: Any, with_user: bool) -> bool:
+        # A tombstone (user just saved) or a failed check means: do not cache the row now.
+        return with_user and result is not None and result.user_row is None
 
     def fetch_user(self, user_id: str) -> Any:
         try:
@@ -130,14 +153,6 @@ class RedisJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
         return user
 
-    def redis_failed(self, validated_token: Token, exc: RedisError) -> Any:
-        if not jwt_settings.FAIL_OPEN:
-            logger.error("Token revocation check failed (fail closed): %r", exc)
-            raise RevocationUnavailable() from exc
-        logger.warning("Token revocation check failed, letting the request through (FAIL_OPEN): %r", exc)
-        metrics.FAIL_OPEN.inc()
-        return self.check_user(self.fetch_user(token_claims(validated_token).user_id), validated_token)
-
 
 async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuthentication | None = None,
                             ) -> tuple[Any, Token]:
@@ -150,21 +165,15 @@ async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuth
     try:
         result = await auth.blacklist.acheck(claims, with_user=with_user)
     except RedisError as exc:
-        if not jwt_settings.FAIL_OPEN:
-            raise RevocationUnavailable() from exc
-        metrics.FAIL_OPEN.inc()
+        auth.revocation_unavailable(exc)
         result = None
-    if result is not None and result.revoked:
-        raise revoked_error(result.reason)
-    user = None
-    if result is not None and result.user_row not in (None, users.TOMBSTONE):
-        user = users.deserialize(result.user_row)
+    user = auth.user_from_check(result)
     if user is None:
         try:
             user = await users.afetch_user(claims.user_id)
         except users.UserNotFound as exc:
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
-        if with_user and result is not None and result.user_row is None:
+        if auth.should_remember(result, with_user):
             try:
                 await users.aremember(claims.user_id, user)
             except RedisError:
