@@ -195,7 +195,11 @@ async def anotify_revoked(groups: Iterable[str], reason: str) -> None:
     if layer is None:
         return
     for group in groups:
-        await layer.group_send(group, {"type": REVOKED_EVENT, "reason": reason})
+        try:
+            await layer.group_send(group, {"type": REVOKED_EVENT, "reason": reason})
+        except (RedisError, OSError):
+            # Best effort on every path, including a task scheduled by notify_revoked: logged, not raised.
+            logger.exception("Could not notify open WebSockets of %s of a revocation (%s)", group, reason)
 
 
 def notify_revoked(groups: Iterable[str], reason: str) -> None:
@@ -205,15 +209,12 @@ def notify_revoked(groups: Iterable[str], reason: str) -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
-    try:
-        if loop is None:
-            async_to_sync(anotify_revoked)(groups, reason)
-        else:  # called synchronously from inside an event loop: cannot block it, so schedule
-            task = loop.create_task(anotify_revoked(groups, reason))
-            _PENDING.add(task)
-            task.add_done_callback(_PENDING.discard)
-    except (RedisError, OSError):
-        logger.exception("Could not notify open WebSockets of a revocation (%s)", reason)
+    if loop is None:
+        async_to_sync(anotify_revoked)(groups, reason)
+    else:  # called synchronously from inside an event loop: cannot block it, so schedule
+        task = loop.create_task(anotify_revoked(groups, reason))
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
 
 
 _PENDING: set[asyncio.Task] = set()
