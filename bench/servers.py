@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from caching_app.embedded import RedisServerProcess, find_binary, free_port
+from caching_app.embedded import RedisServerProcess, find_binary, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,13 +54,7 @@ class Daphne:
         raise RuntimeError("daphne did not start in time")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def __enter__(self) -> Daphne:
         return self.start()

@@ -77,6 +77,18 @@ def answers_ping(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """SIGTERM a child process, SIGKILL it if it has not exited within ``timeout``, and reap it."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 class RedisServerProcess:
     """One ``redis-server`` child process with its own port and data directory."""
 
@@ -120,13 +132,7 @@ class RedisServerProcess:
         return answers_ping("127.0.0.1", self.port, timeout=0.2)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         """SIGKILL: the server vanishes as in a crash, without saving anything."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from caching_app.embedded import free_port
+from caching_app.embedded import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +57,7 @@ class DaphneServer:
         raise RuntimeError("daphne did not start in time")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
 
 
 @pytest.fixture
