@@ -111,10 +111,14 @@ class RedisCache(DjangoRedisCache):
         return default if value is MISS else value
 
     # --- reads ---------------------------------------------------------------------------------------
-    @_omit_async()
     async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        value = await self._aget(key, version)
+        return default if value is MISS else value
+
+    @_omit_async(return_value=MISS)  # Redis down (ignored): the caller's default, as django-redis' get
+    async def _aget(self, key: Any, version: int | None) -> Any:
         raw = await self._aclient().get(self.client.make_key(key, version=version))
-        return self._decoded(raw, default)
+        return self._decoded(raw, MISS)
 
     @_omit_async(return_value={})
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict:
