@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
@@ -97,7 +100,41 @@ def _compression(bench) -> None:
     bench.figure("caching", "20 recommendations: JSON bytes, plain -> zlib", f"{plain} -> {packed}", "bytes")
 
 
+def _async_get(bench) -> None:
+    """CACHES["default"].aget (native redis.asyncio) vs django-redis' aget (sync_to_async) on the same config."""
+    from django_redis.cache import RedisCache as DjangoRedisCache
+
+    from caching_app.django_cache import RedisCache
+
+    params = copy.deepcopy(settings.CACHES["default"])
+    location = params.pop("LOCATION")
+    params.pop("BACKEND")
+    ours, theirs = RedisCache(location, params), DjangoRedisCache(location, params)
+    ours.set("bench-aget", PROFILE, 600)
+    loop = asyncio.new_event_loop()
+
+    async def gather(cache_, n: int) -> None:
+        await asyncio.gather(*(cache_.aget("bench-aget") for _ in range(n)))
+
+    try:
+        assert loop.run_until_complete(ours.aget("bench-aget")) == PROFILE
+        assert loop.run_until_complete(theirs.aget("bench-aget")) == PROFILE
+        bench.compare("caching", "cache.aget hit (Django cache API, async)",
+                      ours=lambda: loop.run_until_complete(ours.aget("bench-aget")),
+                      anchor=lambda: loop.run_until_complete(theirs.aget("bench-aget")),
+                      anchor_name="django-redis aget (sync_to_async)", number=1000, target="faster",
+                      target_ratio=1.0)
+        bench.compare("caching", "cache.aget hit x50 concurrent (asyncio.gather)",
+                      ours=lambda: loop.run_until_complete(gather(ours, 50)),
+                      anchor=lambda: loop.run_until_complete(gather(theirs, 50)),
+                      anchor_name="django-redis aget x50 (sync_to_async)", number=40, target="faster",
+                      target_ratio=1.0)
+    finally:
+        loop.close()
+
+
 def run(bench) -> None:
+    _async_get(bench)
     _decorator_overhead(bench)
     _profile_gets(bench)
     _stampede(bench)

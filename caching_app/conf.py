@@ -104,6 +104,12 @@ CACHING_DEFAULTS: dict[str, Any] = {
     "LOCK_WAIT": 2.0,
     # kind -> dotted path of a caching_app.warming.Warmer subclass, for ``manage.py warm_cache``.
     "WARMERS": {},
+    # --- Django's cache framework on caching_app.django_cache.RedisCache (caching_app.signing) ---
+    # Secret the signed-pickle serializer derives its HMAC key from; None: SECRET_KEY.
+    "SIGNING_KEY": None,
+    # Older secrets still accepted when reading (rotation); None: SECRET_KEY_FALLBACKS when
+    # SIGNING_KEY is None, else none.
+    "SIGNING_KEY_FALLBACKS": None,
 }
 
 caching_settings = AppSettings("WINKR_CACHING", CACHING_DEFAULTS)

@@ -14,10 +14,17 @@ from django_redis.pool import ConnectionFactory as BaseConnectionFactory
 
 from .connections import get_redis
 
+SCHEME = "winkr://"
+
+
+def alias_of(location: str) -> str:
+    """The WINKR_REDIS alias a cache LOCATION (``winkr://<alias>``) names."""
+    return location.removeprefix(SCHEME)
+
 
 class ConnectionFactory(BaseConnectionFactory):
     def connect(self, url: str) -> Any:
-        return get_redis(url.removeprefix("winkr://"))
+        return get_redis(alias_of(url))
 
     def disconnect(self, connection: Any) -> None:
         # The pool belongs to the connection layer and outlives any one cache object.

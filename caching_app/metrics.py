@@ -19,6 +19,10 @@ SETS = Counter("winkr_cache_sets", "Cache entries written, per kind.", ["kind"])
 INVALIDATIONS = Counter("winkr_cache_invalidations", "Cache entries or groups invalidated, per kind.", ["kind"])
 STALE = Counter("winkr_cache_stale_served", "Expired entries served while another caller recomputed.", ["kind"])
 ERRORS = Counter("winkr_cache_errors", "Redis or payload errors degraded to a miss, per kind.", ["kind"])
+# Django's cache framework (caching_app.django_cache): entries refused unread, by "missing" or "bad" signature.
+UNTRUSTED_PAYLOADS = Counter("winkr_cache_untrusted_payloads",
+                             "Django cache entries read as a miss because their signature was missing or bad.",
+                             ["reason"])
 
 _COUNTERS = {"hits": HITS, "misses": MISSES, "sets": SETS, "invalidations": INVALIDATIONS,
              "stale_served": STALE, "errors": ERRORS}

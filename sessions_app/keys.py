@@ -1,10 +1,14 @@
 """Session ids and the Redis keys behind them, built only here.
 
-A device session id is ``<user tag>.<32 random chars>``; an anonymous Django session key is
-just the 32 random chars. Carrying the user tag in the id is what lets one Lua script (or one
-MULTI) write a session's data and its user's device index together on Redis Cluster: every
-key of one user shares the Cluster hash tag ``{<user tag>}``, and the tag is known from the
-cookie alone, so loading stays one round trip with no lookup first.
+A device session id is ``<user tag>.<32 random chars>``; an anonymous Django session key we
+mint is just the 32 random chars. Any other string Django accepts as a session key (8 or more
+characters, e.g. one a project sets itself) is a valid, untagged key too: its hash lives in
+its own slot, keyed by the escaped text (:func:`session_key`).
+
+Carrying the user tag in the id is what lets one Lua script (or one MULTI) write a session's
+data and its user's device index together on Redis Cluster: every key of one user shares the
+Cluster hash tag ``{<user tag>}``, and the tag is known from the cookie alone, so loading
+stays one round trip with no lookup first.
 
 The user tag is the user id itself when it is short and made of ``[A-Za-z0-9_-]`` (so keys
 and the admin stay readable), else ``~`` + a SHA-256 prefix; ``~`` never appears in a plain
@@ -70,18 +74,29 @@ def parse_session_id(session_id: object) -> tuple[str | None, str] | None:
     return None
 
 
-def session_key(session_id: str) -> str | None:
-    """Redis key of the hash holding a session's data and device record."""
+def session_key(session_id: object) -> str | None:
+    """Redis key of the hash holding a session's data (and device record, for tagged ids).
+
+    Any non-empty string has one: an id in our format (tagged or anonymous) as described above,
+    anything else under its own escaped text as the hash tag (make_key escapes and bounds it,
+    so no text can reach another key). None only for a non-string or empty id.
+    """
     parsed = parse_session_id(session_id)
-    if parsed is None:
-        return None
+    if parsed is None or parsed[0] is None:
+        if not isinstance(session_id, str) or not session_id:
+            return None
+        return make_key(NAMESPACE, "s", tag=session_id)
     tag, random_part = parsed
-    if tag is None:
-        return make_key(NAMESPACE, "s", tag=random_part)
     # Same text as make_key(NAMESPACE, "s", random_part, tag=tag): the random part is [a-z0-9]
     # (escaping leaves it as is), and the per-user prefix is built by make_key once and reused,
     # because this runs on every request and make_key's escaping costs more than the rest of a load.
     return f"{_user_session_prefix(caching_settings.KEY_PREFIX, tag)}:{random_part}"
+
+
+def session_tag(session_id: object) -> str | None:
+    """The user tag a session id carries, or None (anonymous, untagged or malformed)."""
+    parsed = parse_session_id(session_id)
+    return parsed[0] if parsed else None
 
 
 @lru_cache(maxsize=4096)

@@ -167,12 +167,17 @@ WINKR_REDIS = {
 # Django's cache framework (django-redis) on the "cache" alias, through the same layer.
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis plus native async methods (caching_app.django_cache).
+        "BACKEND": "caching_app.django_cache.RedisCache",
         "LOCATION": "winkr://cache",
         "KEY_PREFIX": env_str("WINKR_KEY_PREFIX", "winkr"),
         "OPTIONS": {
             "CONNECTION_FACTORY": "caching_app.django_redis.ConnectionFactory",
-            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            "CLIENT_CLASS": "caching_app.django_cache.SignedClient",
+            # Pickle, so responses, fragments and model instances cache; HMAC-signed, so nothing
+            # planted in Redis is ever unpickled (caching_app.signing).
+            "SERIALIZER": "caching_app.signing.SignedPickleSerializer",
+            "COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor",
             # A cache outage degrades to misses instead of 500s.
             "IGNORE_EXCEPTIONS": True,
         },
@@ -191,6 +196,10 @@ WINKR_CACHING = {
     },
     # The cache API (caching_app.service): serializer, warmers for `manage.py warm_cache`.
     "SERIALIZER": env_str("CACHE_SERIALIZER", "json"),
+    # Django's cache (CACHES["default"]) signs its entries with a key derived from this secret
+    # (default SECRET_KEY / SECRET_KEY_FALLBACKS); comma-separated fallbacks for rotation.
+    "SIGNING_KEY": env_str("CACHE_SIGNING_KEY", "") or None,
+    "SIGNING_KEY_FALLBACKS": env_list("CACHE_SIGNING_KEY_FALLBACKS", []) or None,
     "WARMERS": {
         "user_profile": "winkr.demo.warming.ProfileWarmer",
         "photo_metadata": "winkr.demo.warming.PhotoMetadataWarmer",

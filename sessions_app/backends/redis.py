@@ -12,7 +12,11 @@ Behaves as Django's own backends do (the contract of ``SessionBase``), with thes
 - Logged-in sessions get ids carrying their user's tag (:mod:`sessions_app.keys`), so a
   session and its user's index share a Cluster slot. The user_logged_in receiver re-keys the
   session once the user is known.
-- Tampered or corrupt data, and malformed keys, give an empty session, never an exception.
+- Session keys are what Django accepts (any string of 8 or more characters), so Django's own
+  ``SessionTestsMixin`` passes unchanged (``tests/sessions/test_django_session_suite.py``). An
+  unknown or foreign key loads as an empty session and is never reused; a key without a user
+  tag (not minted by us) simply has no device record until login re-keys it.
+- Tampered or corrupt data gives an empty session, never an exception.
   Redis being down raises ``RedisError``: :class:`sessions_app.middleware.SessionMiddleware`
   answers 503.
 """
@@ -61,7 +65,9 @@ class SessionStore(SessionBase):
         return get_async_redis(self._alias())
 
     def _validate_session_key(self, key: Any) -> bool:
-        return keys.parse_session_id(key) is not None
+        # Django's rule (SessionBase._validate_session_key), plus "is a string": the key reaches
+        # Redis only through keys.session_key, which escapes and bounds any text.
+        return isinstance(key, str) and len(key) >= 8
 
     def _owner(self) -> object | None:
         try:
@@ -79,8 +85,7 @@ class SessionStore(SessionBase):
 
     @property
     def user_tag(self) -> str | None:
-        parsed = keys.parse_session_id(self.session_key)
-        return parsed[0] if parsed else None
+        return keys.session_tag(self.session_key)
 
     # --- serialization -------------------------------------------------------------------------------
     def _decode_data(self, raw: bytes) -> dict:
@@ -111,6 +116,8 @@ class SessionStore(SessionBase):
 
     # --- load ------------------------------------------------------------------------------------------
     def load(self) -> dict:
+        if self.session_key is None:
+            return self._loaded(None, None)
         try:
             raw, active = self._client().hmget(keys.session_key(self.session_key), "d", "a")
         except RedisError:
@@ -119,6 +126,8 @@ class SessionStore(SessionBase):
         return self._loaded(raw, active)
 
     async def aload(self) -> dict:
+        if self.session_key is None:
+            return self._loaded(None, None)
         try:
             raw, active = await self._aclient().hmget(keys.session_key(self.session_key), "d", "a")
         except RedisError:
@@ -160,6 +169,8 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
+        if self.session_key is None:  # the load just found the key unknown: nothing to lose, start anew
+            return self.create()
         redis_keys, args = self._save_args(must_create, data, self.get_expiry_age())
         client = self._client()
         try:
@@ -173,6 +184,8 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return await self.acreate()
         data = await self._aget_session(no_load=must_create)
+        if self.session_key is None:
+            return await self.acreate()
         redis_keys, args = self._save_args(must_create, data, await self.aget_expiry_age())
         client = self._aclient()
         try:
@@ -199,7 +212,7 @@ class SessionStore(SessionBase):
         redis_key = keys.session_key(session_key)
         if redis_key is None:
             return
-        if keys.parse_session_id(session_key)[0]:
+        if keys.session_tag(session_key):
             # A logged-in session: its device record and index entry go too, and listeners hear of it.
             services.delete_session(session_key, reason="logout")
         else:
@@ -213,7 +226,7 @@ class SessionStore(SessionBase):
         redis_key = keys.session_key(session_key)
         if redis_key is None:
             return
-        if keys.parse_session_id(session_key)[0]:
+        if keys.session_tag(session_key):
             await services.adelete_session(session_key, reason="logout")
         else:
             await self._aclient().delete(redis_key)

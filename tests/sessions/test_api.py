@@ -45,6 +45,32 @@ def test_cookie_login_creates_a_device_session(alice):
     assert services.is_user_online(alice.pk)
 
 
+def test_a_session_key_without_user_tag_still_joins_the_device_index_at_login(alice):
+    # Django accepts any 8+ character key, so a project may have set its own: such a session
+    # carries no user tag. Logging in re-keys it, so the user's device index holds it like any other.
+    from sessions_app.backends.redis import SessionStore
+
+    alice.is_staff = True
+    alice.save()
+    store = SessionStore()
+    store["cart"] = [1, 2]
+    store._session_key = "project-chosen-key"
+    store.save(must_create=True)
+    assert store.user_tag is None
+    client = Client()
+    client.cookies["sessionid"] = "project-chosen-key"
+    response = client.post("/admin/login/", {"username": "alice", "password": "pw-alice-123", "next": "/admin/"})
+    assert response.status_code == 302
+    key = client.cookies["sessionid"].value
+    assert key.startswith(f"{alice.pk}.")
+    assert not SessionStore().exists("project-chosen-key")
+    assert SessionStore(key)["cart"] == [1, 2]
+    [record] = services.list_sessions(alice.pk)
+    assert record.id == key and record.kind == "cookie"
+    assert services.delete_all_sessions(alice.pk) == 1
+    assert client.get("/api/sessions/").status_code in (401, 403)
+
+
 def test_list_my_sessions_marks_the_current_one(alice, bob):
     phone = logged_in("alice", "pw-alice-123", user_agent=IPHONE)
     logged_in("alice", "pw-alice-123")

@@ -222,8 +222,53 @@ class SessionContract:
             return
         assert self.backend is CacheSessionStore
 
-    def test_clear_expired_runs(self):
+    def test_clear_expired_keeps_live_sessions_and_drops_expired_ones(self):
+        self.session["x"] = 1
+        self.session.save()
+        live = self.session.session_key
+        expired = self.backend()
+        expired["y"] = 2
+        expired.set_expiry(-timedelta(seconds=10))
+        expired.save()
         self.backend.clear_expired()
+        assert self.backend(live).get("x") == 1
+        assert self.backend().exists(live)
+        assert not self.backend().exists(expired.session_key)
+
+    @pytest.mark.parametrize("key", [
+        "12345678", "someunknownkey", "x" * 5000, "a{b}c:d%e~f", "\x00\x01 ctrl \x7f", "é" * 40, "5." + "a" * 32,
+    ])
+    def test_any_string_is_a_key(self, key):
+        # Django accepts any string of 8+ characters: every method takes it, none raises.
+        session = self.backend(key)
+        assert session.session_key == key
+        assert session.load() == {}
+        assert session.session_key is None  # an unknown key is never reused
+        assert session.exists(key) is False
+        session.delete(key)
+        session["x"] = 1
+        session.save()
+        assert session.session_key != key
+        assert self.backend(session.session_key)["x"] == 1
+        session.delete()
+
+    async def test_any_string_is_a_key_async(self):
+        session = self.backend("a{b}c:d%e~f" * 3)
+        assert await session.aload() == {}
+        assert await session.aexists("a{b}c:d%e~f" * 3) is False
+        await session.adelete("a{b}c:d%e~f" * 3)
+        await session.adelete()
+
+    def test_a_key_set_by_the_project_is_stored_under_it(self):
+        session = self.backend()
+        session["x"] = 1
+        session._session_key = "12345678"
+        session.save(must_create=True)
+        assert session.session_key == "12345678"
+        assert self.backend("12345678")["x"] == 1
+        assert self.backend().exists("12345678")
+        self.backend().delete("12345678")
+        assert not self.backend().exists("12345678")
 
     async def test_async_round_trip(self):
         session = self.backend()
