@@ -98,9 +98,14 @@ def eviction_policy(alias: str) -> str | None:
         client.close()
 
 
-@register("redis")
+@register("redis", deploy=True)
 def check_state_store_eviction(app_configs: Any = None, **kwargs: Any) -> list:
-    """Warn when a store that must keep its data (sessions, tokens, limits) may evict keys."""
+    """Warn when a store that must keep its data (sessions, tokens, limits) may evict keys.
+
+    Registered for ``check --deploy`` only: it asks Redis, and the default checks run before
+    every ``migrate`` and ``runserver`` and must not touch the network. health_app reports the
+    same rule at run time.
+    """
     warnings: list = []
     try:
         aliases = [alias for alias, cfg in redis_connections.configs.items() if not cfg.eviction_allowed]
