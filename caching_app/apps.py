@@ -8,4 +8,4 @@ class CachingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, service_checks  # noqa: F401  (registers the system checks)
+        from . import checks  # noqa: F401  (registers the system checks)

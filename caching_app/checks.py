@@ -1,4 +1,4 @@
-"""System checks for the Redis configuration every winkr app depends on."""
+"""System checks for the Redis configuration every winkr app depends on, and for WINKR_CACHING."""
 
 from __future__ import annotations
 
@@ -78,6 +78,34 @@ def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
     return errors
 
 
+@register(Tags.compatibility)
+def check_cache_service_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    if caching_settings.SERIALIZER not in ("json", "msgpack"):
+        errors.append(Error(f"WINKR_CACHING['SERIALIZER'] must be 'json' or 'msgpack', not "
+                            f"{caching_settings.SERIALIZER!r} (pickle is never used).", id="winkr_caching.E011"))
+    jitter = caching_settings.TTL_JITTER
+    if not isinstance(jitter, int | float) or not 0 <= jitter < 1:
+        errors.append(Error("WINKR_CACHING['TTL_JITTER'] must be a fraction in [0, 1).",
+                            id="winkr_caching.E012"))
+    for name in ("STALE_GRACE", "LOCK_TIMEOUT", "LOCK_WAIT"):
+        value = getattr(caching_settings, name)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            errors.append(Error(f"WINKR_CACHING[{name!r}] must be a number of seconds >= 0, got {value!r}.",
+                                id="winkr_caching.E013"))
+    minimum = caching_settings.COMPRESS_MIN_BYTES
+    if minimum is not None and (not isinstance(minimum, int) or minimum < 1):
+        errors.append(Error("WINKR_CACHING['COMPRESS_MIN_BYTES'] must be None or a positive integer.",
+                            id="winkr_caching.E014"))
+    try:
+        from .warming import get_warmers
+
+        get_warmers()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="winkr_caching.E015"))
+    return errors
+
+
 def eviction_policy(alias: str) -> str | None:
     """The alias' ``maxmemory-policy``, or None if Redis cannot be asked quickly.
 
@@ -98,9 +126,14 @@ def eviction_policy(alias: str) -> str | None:
         client.close()
 
 
-@register("redis")
+@register("redis", deploy=True)
 def check_state_store_eviction(app_configs: Any = None, **kwargs: Any) -> list:
-    """Warn when a store that must keep its data (sessions, tokens, limits) may evict keys."""
+    """Warn when a store that must keep its data (sessions, tokens, limits) may evict keys.
+
+    Registered for ``check --deploy`` only: it asks Redis, and the default checks run before
+    every ``migrate`` and ``runserver`` and must not touch the network. health_app reports the
+    same rule at run time.
+    """
     warnings: list = []
     try:
         aliases = [alias for alias, cfg in redis_connections.configs.items() if not cfg.eviction_allowed]

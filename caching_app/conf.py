@@ -44,21 +44,24 @@ class AppSettings:
             raise AttributeError(f"Invalid {self.setting_name} setting: {attr!r}")
         value = self.user_settings.get(attr, self.defaults[attr])
         if attr in self.import_strings:
-            value = self._import(value, attr)
+            value = self._import(value, f"{self.setting_name}[{attr!r}]")
         setattr(self, attr, value)
         self._cached.add(attr)
         return value
 
-    def _import(self, value: Any, attr: str) -> Any:
-        """Dotted paths become objects: a string, or each item of a list/tuple (as DRF's perform_import)."""
+    def _import(self, value: Any, where: str) -> Any:
+        """Dotted paths become objects: a string, each item of a list/tuple (as DRF's perform_import), or each
+        value of a dict; an error names the entry (``WINKR_HEALTH['CHECKS'][0]``)."""
         if isinstance(value, (list, tuple)):
-            return [self._import(item, attr) for item in value]
+            return [self._import(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        if isinstance(value, Mapping):
+            return {key: self._import(item, f"{where}[{key!r}]") for key, item in value.items()}
         if not isinstance(value, str):
             return value
         try:
             return import_string(value)
         except ImportError as exc:
-            raise ImproperlyConfigured(f"Could not import {value!r} for {self.setting_name}[{attr!r}]: {exc}") from exc
+            raise ImproperlyConfigured(f"Could not import {value!r} for {where}: {exc}") from exc
 
     def reload(self) -> None:
         for attr in self._cached:
@@ -112,4 +115,4 @@ CACHING_DEFAULTS: dict[str, Any] = {
     "SIGNING_KEY_FALLBACKS": None,
 }
 
-caching_settings = AppSettings("WINKR_CACHING", CACHING_DEFAULTS)
+caching_settings = AppSettings("WINKR_CACHING", CACHING_DEFAULTS, import_strings=("WARMERS",))

@@ -150,8 +150,18 @@ def _addresses(alias: str, options: dict[str, Any], key: str, default_port: int)
     return tuple(parse_address(item, alias=alias, key=key, default_port=default_port) for item in raw)
 
 
-def parse_alias(alias: str, raw: dict[str, Any]) -> RedisAliasConfig:
-    """Validate one alias' options and fill in defaults; raise ImproperlyConfigured on bad input."""
+@dataclass(frozen=True)
+class _Location:
+    """Where the URL points: a TCP host and port, or a unix socket path, and its database number."""
+
+    scheme: str
+    host: str | None
+    port: int | None
+    path: str | None
+    db: int
+
+
+def _options(alias: str, raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ImproperlyConfigured(f"WINKR_REDIS[{alias!r}] must be a dict of options.")
     unknown = sorted(set(raw) - set(ALIAS_DEFAULTS))
@@ -160,53 +170,63 @@ def parse_alias(alias: str, raw: dict[str, Any]) -> RedisAliasConfig:
             f"WINKR_REDIS[{alias!r}]: unknown option(s) {', '.join(unknown)}; "
             f"known options are {', '.join(sorted(ALIAS_DEFAULTS))}."
         )
-    options = {**ALIAS_DEFAULTS, **raw}
+    return {**ALIAS_DEFAULTS, **raw}
+
+
+def _mode(alias: str, options: dict[str, Any]) -> str:
     mode = str(options["MODE"] or "standalone").lower()
     if mode not in MODES:
         raise _error(alias, "MODE", f"unknown mode {options['MODE']!r}; use one of {', '.join(MODES)}")
+    return mode
 
-    url = str(options["URL"] or "")
+
+def _location(alias: str, url: str) -> _Location:
+    """The URL's scheme, address and database (``/N`` or ``?db=N``)."""
     parts = urlsplit(url)
-    scheme = parts.scheme
-    if scheme not in SCHEMES:
+    if parts.scheme not in SCHEMES:
         raise _error(alias, "URL", f"{url!r} must start with redis://, rediss:// or unix://")
     query = parse_qs(parts.query)
-    path = None
-    host = port = None
-    url_db = 0
-    if scheme == "unix":
-        path = parts.path
-        if not path:
+    if parts.scheme == "unix":
+        if not parts.path:
             raise _error(alias, "URL", "unix:// URL needs a socket path")
-        if "db" in query:
-            url_db = _int_or_error(alias, "URL", query["db"][0])
-    else:
-        try:
-            host = parts.hostname or "127.0.0.1"
-            port = parts.port or 6379
-        except ValueError:
-            raise _error(alias, "URL", f"bad port in {url!r}") from None
-        db_text = parts.path.lstrip("/")
-        if db_text:
-            url_db = _int_or_error(alias, "URL", db_text)
-        elif "db" in query:
-            url_db = _int_or_error(alias, "URL", query["db"][0])
+        return _Location(parts.scheme, None, None, parts.path, _query_db(alias, query))
+    try:
+        host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    except ValueError:
+        raise _error(alias, "URL", f"bad port in {url!r}") from None
+    db_text = parts.path.lstrip("/")
+    db = _int_or_error(alias, "URL", db_text) if db_text else _query_db(alias, query)
+    return _Location(parts.scheme, host, port, None, db)
 
-    db = url_db if options["DB"] in (None, "") else _int_or_error(alias, "DB", options["DB"])
+
+def _query_db(alias: str, query: dict[str, list[str]]) -> int:
+    return _int_or_error(alias, "URL", query["db"][0]) if "db" in query else 0
+
+
+def _db(alias: str, options: dict[str, Any], mode: str, where: _Location) -> int:
+    db = where.db if options["DB"] in (None, "") else _int_or_error(alias, "DB", options["DB"])
     if db < 0:
         raise _error(alias, "DB", "must be >= 0")
     if mode == "cluster" and db != 0:
         raise _error(alias, "DB", f"Redis Cluster only has database 0, got {db}")
-    if mode == "cluster" and scheme == "unix":
+    if mode == "cluster" and where.scheme == "unix":
         raise _error(alias, "URL", "cluster mode needs TCP seed nodes, not a unix socket")
+    return db
 
+
+def _cert_reqs(alias: str, options: dict[str, Any], scheme: str) -> str:
     tls_set = [key for key in TLS_KEYS if options[key]]
     if tls_set and scheme != "rediss":
         raise _error(alias, tls_set[0], "TLS options are set but the URL does not use rediss://")
     cert_reqs = str(options["SSL_CERT_REQS"] or "required").lower()
     if cert_reqs not in ("required", "optional", "none"):
         raise _error(alias, "SSL_CERT_REQS", "use required, optional or none")
+    return cert_reqs
 
+
+def _topology(alias: str, options: dict[str, Any], mode: str,
+              where: _Location) -> tuple[tuple[Address, ...], tuple[Address, ...]]:
+    """Sentinel and Cluster seed addresses; a cluster without seeds is seeded from the URL."""
     sentinels = _addresses(alias, options, "SENTINELS", 26379)
     if mode == "sentinel" and not sentinels:
         raise _error(alias, "SENTINELS", "sentinel mode needs at least one sentinel address")
@@ -214,21 +234,31 @@ def parse_alias(alias: str, raw: dict[str, Any]) -> RedisAliasConfig:
         raise _error(alias, "SENTINEL_SERVICE", "sentinel mode needs the monitored service name")
     cluster_nodes = _addresses(alias, options, "CLUSTER_NODES", 6379)
     if mode == "cluster" and not cluster_nodes:
-        cluster_nodes = (Address(host or "127.0.0.1", port or 6379),)
+        cluster_nodes = (Address(where.host or "127.0.0.1", where.port or 6379),)
+    return sentinels, cluster_nodes
 
+
+def _pool(alias: str, options: dict[str, Any]) -> tuple[int, int]:
     pool_size = _number(alias, options, "POOL_SIZE", int, 1)
     min_idle = _number(alias, options, "MIN_IDLE_CONNECTIONS", int, 0)
     if min_idle > pool_size:
         raise _error(alias, "MIN_IDLE_CONNECTIONS", f"{min_idle} is more than POOL_SIZE {pool_size}")
+    return pool_size, min_idle
 
+
+def parse_alias(alias: str, raw: dict[str, Any]) -> RedisAliasConfig:
+    """Validate one alias' options and fill in defaults; raise ImproperlyConfigured on bad input."""
+    options = _options(alias, raw)
+    mode = _mode(alias, options)
+    url = str(options["URL"] or "")
+    where = _location(alias, url)
+    db = _db(alias, options, mode, where)
+    cert_reqs = _cert_reqs(alias, options, where.scheme)
+    sentinels, cluster_nodes = _topology(alias, options, mode, where)
+    pool_size, min_idle = _pool(alias, options)
+    parts = urlsplit(url)
     return RedisAliasConfig(
-        alias=alias,
-        url=url,
-        mode=mode,
-        scheme=scheme,
-        host=host,
-        port=port,
-        path=path,
+        alias=alias, url=url, mode=mode, scheme=where.scheme, host=where.host, port=where.port, path=where.path,
         db=db,
         username=options["USERNAME"] or (unquote(parts.username) if parts.username else None),
         password=options["PASSWORD"] or (unquote(parts.password) if parts.password else None),

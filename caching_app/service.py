@@ -26,7 +26,6 @@ Only the bulk writer used by warming (:meth:`CacheService.write_many`) raises
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import random
@@ -41,6 +40,7 @@ from redis.exceptions import RedisError
 from . import metrics
 from .conf import caching_settings
 from .connections import get_async_redis, get_redis
+from .foundation.twins import Call, Invoke, Lock, Op, Pipe, Sleep, arun, run
 from .keys import make_key
 from .serializers import CacheSerializer, SerializationError
 
@@ -181,43 +181,40 @@ class CacheService:
         logger.warning("Cache alias %r failed for %s, treated as a miss: %r", self.alias, entry or kind, exc)
         metrics.count("errors", kind)
 
-    # --- sync operations ---------------------------------------------------------------------
-    def _read(self, entry: CacheEntry) -> tuple[str, Any, bytes | None]:
-        client = get_redis(self.alias)
+    # --- operations, written once for both twins (caching_app.foundation.twins) ---------------
+    def _read_op(self, entry: CacheEntry) -> Op:
         if entry.gen_key is None:
-            raw, gen = client.get(entry.key), None
+            raw, gen = (yield Call("get", (entry.key,))), None
         else:
-            raw, gen = client.mget((entry.key, entry.gen_key))
+            raw, gen = yield Call("mget", ((entry.key, entry.gen_key),))
         state, value = self._decode(entry, raw, gen)
         return state, value, gen
 
-    def _current_gen(self, entry: CacheEntry, gen: bytes | None) -> str:
+    def _current_gen_op(self, entry: CacheEntry, gen: bytes | None) -> Op:
         """The group's token, creating one if the group has none yet (so entries never carry "")."""
         if entry.gen_key is None:
             return ""
         if gen is not None:
             return gen.decode()
-        with get_redis(self.alias).pipeline(transaction=False) as pipe:
-            pipe.set(entry.gen_key, uuid.uuid4().hex, nx=True, ex=self.group_ttl(0))
-            pipe.get(entry.gen_key)
-            return pipe.execute()[1].decode()
+        replies = yield Pipe((Call("set", (entry.gen_key, uuid.uuid4().hex), {"nx": True, "ex": self.group_ttl(0)}),
+                              Call("get", (entry.gen_key,))))
+        return replies[1].decode()
 
-    def _write(self, entry: CacheEntry, value: Any, ttl: float | None, gen: str) -> bool:
+    def _write_op(self, entry: CacheEntry, value: Any, ttl: float | None, gen: str) -> Op:
         payload, hard_ms = self._payload(entry, value, ttl, gen)
-        with get_redis(self.alias).pipeline(transaction=False) as pipe:
-            pipe.set(entry.key, payload, px=hard_ms)
-            if entry.gen_key is not None:
-                pipe.expire(entry.gen_key, self.group_ttl(hard_ms / 1000))
-            pipe.execute()
+        store = Call("set", (entry.key, payload), {"px": hard_ms})
+        if entry.gen_key is None:
+            yield store
+        else:
+            yield Pipe((store, Call("expire", (entry.gen_key, self.group_ttl(hard_ms / 1000)))))
         metrics.count("sets", entry.kind)
         return True
 
-    def get(self, entry: CacheEntry, default: Any = None) -> Any:
-        """The fresh cached value, or ``default`` (also when Redis fails)."""
+    def _get_op(self, entry: CacheEntry, default: Any) -> Op:
         if not self.enabled:
             return default
         try:
-            state, value, _ = self._read(entry)
+            state, value, _ = yield from self._read_op(entry)
         except RedisError as exc:
             self._degraded(entry, entry.kind, exc)
             state = MISS
@@ -227,20 +224,117 @@ class CacheService:
         metrics.count("misses", entry.kind)
         return default
 
+    def _set_op(self, entry: CacheEntry, value: Any, ttl: float | None) -> Op:
+        if not self.enabled:
+            return False
+        try:
+            gen = None if entry.gen_key is None else (yield Call("get", (entry.gen_key,)))
+            token = yield from self._current_gen_op(entry, gen)
+            return (yield from self._write_op(entry, value, ttl, token))
+        except RedisError as exc:
+            self._degraded(entry, entry.kind, exc)
+            return False
+
+    def _lookup_op(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None) -> Op:
+        if not self.enabled:
+            return (yield Invoke(loader)), False
+        try:
+            state, value, gen = yield from self._read_op(entry)
+        except RedisError as exc:
+            self._degraded(entry, entry.kind, exc)
+            return (yield Invoke(loader)), False
+        if state == HIT:
+            metrics.count("hits", entry.kind)
+            return value, True
+        metrics.count("misses", entry.kind)
+        return (yield from self._fill_op(entry, loader, ttl, value if state == STALE else MISSING))
+
+    def _fill_op(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None, stale: Any) -> Op:
+        lock, acquired = None, False
+        try:
+            lock = yield Lock(entry.lock_key, caching_settings.LOCK_TIMEOUT)
+            acquired = yield Call("acquire", on=lock)
+            if not acquired and stale is not MISSING:
+                metrics.count("stale_served", entry.kind)
+                return stale, True
+            deadline, delay, gen = time.monotonic() + caching_settings.LOCK_WAIT, 0.005, None
+            while not acquired and time.monotonic() < deadline:
+                yield Sleep(delay)
+                delay = min(delay * 2, 0.05)
+                state, value, gen = yield from self._read_op(entry)
+                if state == HIT:
+                    return value, True
+                acquired = yield Call("acquire", on=lock)
+            if acquired:
+                # Re-read under the lock: the previous holder may have stored it after our read.
+                state, value, gen = yield from self._read_op(entry)
+                if state == HIT:
+                    yield from self._release_op(lock)
+                    return value, True
+            else:
+                logger.warning("Waited %.1fs for %s to be computed elsewhere; computing it here",
+                               caching_settings.LOCK_WAIT, entry.key)
+            token = yield from self._current_gen_op(entry, gen)  # fixed before loading: see the module docstring
+        except RedisError as exc:
+            self._degraded(entry, entry.kind, exc)
+            if acquired:
+                yield from self._release_op(lock)
+            return (yield Invoke(loader)), False
+        try:
+            value = yield Invoke(loader)
+            # Store before releasing the lock, or a waiter could take it, miss, and load again.
+            try:
+                yield from self._write_op(entry, value, ttl, token)
+            except RedisError as exc:
+                self._degraded(entry, entry.kind, exc)
+        finally:
+            if acquired:
+                yield from self._release_op(lock)
+        return value, False
+
+    @staticmethod
+    def _release_op(lock: Any) -> Op:
+        try:
+            yield Call("release", on=lock)
+        except RedisError:  # LockError included: it expired while loading, or Redis went away
+            pass
+
+    def _invalidate_op(self, entry: CacheEntry) -> Op:
+        try:
+            yield Call("delete", (entry.key,))
+        except RedisError as exc:
+            self._degraded(entry, entry.kind, exc)
+            return False
+        metrics.count("invalidations", entry.kind)
+        return True
+
+    def _invalidate_group_op(self, group: str) -> Op:
+        try:
+            yield Call("set", (self.group_key(group), uuid.uuid4().hex), {"ex": self.group_ttl(0)})
+        except RedisError as exc:
+            self._degraded(None, "group", exc)
+            return False
+        metrics.count("invalidations", "group")
+        return True
+
+    def _client(self) -> Any:
+        return get_redis(self.alias)
+
+    def _aclient(self) -> Any:
+        return get_async_redis(self.alias)
+
+    # --- sync API ------------------------------------------------------------------------------
+    def get(self, entry: CacheEntry, default: Any = None) -> Any:
+        """The fresh cached value, or ``default`` (also when Redis fails)."""
+        return run(self._get_op(entry, default), self._client)
+
     def set(self, entry: CacheEntry, value: Any, ttl: float | None = None) -> bool:
         """Store ``value``; False if caching is off or Redis failed.
 
         Prefer :meth:`get_or_set`, which records the group token *before* loading and so can
         never store data an invalidation has already replaced.
         """
-        if not self.enabled:
-            return False
-        try:
-            gen = None if entry.gen_key is None else get_redis(self.alias).get(entry.gen_key)
-            return self._write(entry, value, ttl, self._current_gen(entry, gen))
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return False
+        return run(self._set_op(entry, value, ttl), self._client)
 
     def get_or_set(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None = None) -> Any:
         """The cached value, or ``loader()``'s result cached; one caller per key computes at a time."""
@@ -248,88 +342,15 @@ class CacheService:
 
     def lookup(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None = None) -> tuple[Any, bool]:
         """:meth:`get_or_set` that also says whether the value came from the cache."""
-        if not self.enabled:
-            return loader(), False
-        try:
-            state, value, gen = self._read(entry)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return loader(), False
-        if state == HIT:
-            metrics.count("hits", entry.kind)
-            return value, True
-        metrics.count("misses", entry.kind)
-        return self._fill(entry, loader, ttl, value if state == STALE else MISSING)
-
-    def _fill(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None, stale: Any) -> tuple[Any, bool]:
-        lock, acquired = None, False
-        try:
-            lock = get_redis(self.alias).lock(entry.lock_key, timeout=caching_settings.LOCK_TIMEOUT, blocking=False)
-            acquired = lock.acquire()
-            if not acquired and stale is not MISSING:
-                metrics.count("stale_served", entry.kind)
-                return stale, True
-            deadline, delay, gen = time.monotonic() + caching_settings.LOCK_WAIT, 0.005, None
-            while not acquired and time.monotonic() < deadline:
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-                state, value, gen = self._read(entry)
-                if state == HIT:
-                    return value, True
-                acquired = lock.acquire()
-            if acquired:
-                # Re-read under the lock: the previous holder may have stored it after our read.
-                state, value, gen = self._read(entry)
-                if state == HIT:
-                    self._release(lock)
-                    return value, True
-            else:
-                logger.warning("Waited %.1fs for %s to be computed elsewhere; computing it here",
-                               caching_settings.LOCK_WAIT, entry.key)
-            token = self._current_gen(entry, gen)  # fixed before loading: see the module docstring
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            if acquired:
-                self._release(lock)
-            return loader(), False
-        try:
-            value = loader()
-            # Store before releasing the lock, or a waiter could take it, miss, and load again.
-            try:
-                self._write(entry, value, ttl, token)
-            except RedisError as exc:
-                self._degraded(entry, entry.kind, exc)
-        finally:
-            if acquired:
-                self._release(lock)
-        return value, False
-
-    @staticmethod
-    def _release(lock: Any) -> None:
-        try:
-            lock.release()
-        except RedisError:  # LockError included: it expired while loading, or Redis went away
-            pass
+        return run(self._lookup_op(entry, loader, ttl), self._client)
 
     def invalidate(self, entry: CacheEntry) -> bool:
         """Delete one entry (no stale copy survives). False if Redis failed."""
-        try:
-            get_redis(self.alias).delete(entry.key)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return False
-        metrics.count("invalidations", entry.kind)
-        return True
+        return run(self._invalidate_op(entry), self._client)
 
     def invalidate_group(self, group: str) -> bool:
         """Invalidate every entry of ``group`` at once (one SET of a new token)."""
-        try:
-            get_redis(self.alias).set(self.group_key(group), uuid.uuid4().hex, ex=self.group_ttl(0))
-        except RedisError as exc:
-            self._degraded(None, "group", exc)
-            return False
-        metrics.count("invalidations", "group")
-        return True
+        return run(self._invalidate_group_op(group), self._client)
 
     def write_many(self, items: Iterable[tuple[CacheEntry, Any]], ttl: float | None = None) -> int:
         """Store many entries in two round trips; raises :class:`CacheUnavailable` (for warming)."""
@@ -358,59 +379,12 @@ class CacheService:
             metrics.count("sets", entry.kind)
         return len(items)
 
-    # --- async twins ------------------------------------------------------------------------
-    async def _aread(self, entry: CacheEntry) -> tuple[str, Any, bytes | None]:
-        client = get_async_redis(self.alias)
-        if entry.gen_key is None:
-            raw, gen = await client.get(entry.key), None
-        else:
-            raw, gen = await client.mget((entry.key, entry.gen_key))
-        state, value = self._decode(entry, raw, gen)
-        return state, value, gen
-
-    async def _acurrent_gen(self, entry: CacheEntry, gen: bytes | None) -> str:
-        if entry.gen_key is None:
-            return ""
-        if gen is not None:
-            return gen.decode()
-        async with get_async_redis(self.alias).pipeline(transaction=False) as pipe:
-            pipe.set(entry.gen_key, uuid.uuid4().hex, nx=True, ex=self.group_ttl(0))
-            pipe.get(entry.gen_key)
-            return (await pipe.execute())[1].decode()
-
-    async def _awrite(self, entry: CacheEntry, value: Any, ttl: float | None, gen: str) -> bool:
-        payload, hard_ms = self._payload(entry, value, ttl, gen)
-        async with get_async_redis(self.alias).pipeline(transaction=False) as pipe:
-            pipe.set(entry.key, payload, px=hard_ms)
-            if entry.gen_key is not None:
-                pipe.expire(entry.gen_key, self.group_ttl(hard_ms / 1000))
-            await pipe.execute()
-        metrics.count("sets", entry.kind)
-        return True
-
+    # --- async API: the same operations, driven with the event loop's client ------------------
     async def aget(self, entry: CacheEntry, default: Any = None) -> Any:
-        if not self.enabled:
-            return default
-        try:
-            state, value, _ = await self._aread(entry)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            state = MISS
-        if state == HIT:
-            metrics.count("hits", entry.kind)
-            return value
-        metrics.count("misses", entry.kind)
-        return default
+        return await arun(self._get_op(entry, default), self._aclient)
 
     async def aset(self, entry: CacheEntry, value: Any, ttl: float | None = None) -> bool:
-        if not self.enabled:
-            return False
-        try:
-            gen = None if entry.gen_key is None else await get_async_redis(self.alias).get(entry.gen_key)
-            return await self._awrite(entry, value, ttl, await self._acurrent_gen(entry, gen))
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return False
+        return await arun(self._set_op(entry, value, ttl), self._aclient)
 
     async def aget_or_set(self, entry: CacheEntry, loader: Callable[[], Awaitable[Any]],
                           ttl: float | None = None) -> Any:
@@ -418,87 +392,13 @@ class CacheService:
 
     async def alookup(self, entry: CacheEntry, loader: Callable[[], Awaitable[Any]],
                       ttl: float | None = None) -> tuple[Any, bool]:
-        if not self.enabled:
-            return await loader(), False
-        try:
-            state, value, gen = await self._aread(entry)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return await loader(), False
-        if state == HIT:
-            metrics.count("hits", entry.kind)
-            return value, True
-        metrics.count("misses", entry.kind)
-        return await self._afill(entry, loader, ttl, value if state == STALE else MISSING)
-
-    async def _afill(self, entry: CacheEntry, loader: Callable[[], Awaitable[Any]], ttl: float | None,
-                     stale: Any) -> tuple[Any, bool]:
-        lock, acquired = None, False
-        try:
-            lock = get_async_redis(self.alias).lock(
-                entry.lock_key, timeout=caching_settings.LOCK_TIMEOUT, blocking=False)
-            acquired = await lock.acquire()
-            if not acquired and stale is not MISSING:
-                metrics.count("stale_served", entry.kind)
-                return stale, True
-            deadline, delay, gen = time.monotonic() + caching_settings.LOCK_WAIT, 0.005, None
-            while not acquired and time.monotonic() < deadline:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.05)
-                state, value, gen = await self._aread(entry)
-                if state == HIT:
-                    return value, True
-                acquired = await lock.acquire()
-            if acquired:
-                state, value, gen = await self._aread(entry)
-                if state == HIT:
-                    await self._arelease(lock)
-                    return value, True
-            else:
-                logger.warning("Waited %.1fs for %s to be computed elsewhere; computing it here",
-                               caching_settings.LOCK_WAIT, entry.key)
-            token = await self._acurrent_gen(entry, gen)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            if acquired:
-                await self._arelease(lock)
-            return await loader(), False
-        try:
-            value = await loader()
-            # Store before releasing the lock, or a waiter could take it, miss, and load again.
-            try:
-                await self._awrite(entry, value, ttl, token)
-            except RedisError as exc:
-                self._degraded(entry, entry.kind, exc)
-        finally:
-            if acquired:
-                await self._arelease(lock)
-        return value, False
-
-    @staticmethod
-    async def _arelease(lock: Any) -> None:
-        try:
-            await lock.release()
-        except RedisError:
-            pass
+        return await arun(self._lookup_op(entry, loader, ttl), self._aclient)
 
     async def ainvalidate(self, entry: CacheEntry) -> bool:
-        try:
-            await get_async_redis(self.alias).delete(entry.key)
-        except RedisError as exc:
-            self._degraded(entry, entry.kind, exc)
-            return False
-        metrics.count("invalidations", entry.kind)
-        return True
+        return await arun(self._invalidate_op(entry), self._aclient)
 
     async def ainvalidate_group(self, group: str) -> bool:
-        try:
-            await get_async_redis(self.alias).set(self.group_key(group), uuid.uuid4().hex, ex=self.group_ttl(0))
-        except RedisError as exc:
-            self._degraded(None, "group", exc)
-            return False
-        metrics.count("invalidations", "group")
-        return True
+        return await arun(self._invalidate_group_op(group), self._aclient)
 
     # --- the original design's operations, one kind each -------------------------------------
     def user_profile_entry(self, user_id: object, view: str = "public") -> CacheEntry:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
 from .conf import caching_settings
 
@@ -34,16 +33,7 @@ class Warmer:
 
 def get_warmers() -> dict[str, Warmer]:
     """Configured warmers by kind, instantiated; ImproperlyConfigured names a bad entry."""
-    configured = caching_settings.WARMERS
+    configured = caching_settings.WARMERS  # imported by the settings object
     if not isinstance(configured, dict):
         raise ImproperlyConfigured("WINKR_CACHING['WARMERS'] must be a dict of kind -> dotted path.")
-    warmers = {}
-    for kind, path in configured.items():
-        try:
-            warmer_class = import_string(path) if isinstance(path, str) else path
-        except ImportError as exc:
-            raise ImproperlyConfigured(
-                f"WINKR_CACHING['WARMERS'][{kind!r}]: cannot import {path!r}: {exc}"
-            ) from exc
-        warmers[kind] = warmer_class()
-    return warmers
+    return {kind: warmer_class() for kind, warmer_class in configured.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
 from caching_app.conf import AppSettings
 
@@ -36,31 +35,26 @@ HEALTH_DEFAULTS: dict[str, Any] = {
     "MAX_REPLICATION_LAG": 10,
 }
 
-health_settings = AppSettings("WINKR_HEALTH", HEALTH_DEFAULTS)
+health_settings = AppSettings("WINKR_HEALTH", HEALTH_DEFAULTS, import_strings=("CHECKS", "READINESS_CHECKS"))
 
 
 def import_checks(key: str) -> list[type]:
-    """Import the dotted paths listed in ``WINKR_HEALTH[key]``.
+    """The HealthCheck classes listed in ``WINKR_HEALTH[key]`` (imported by the settings object).
 
-    AppSettings' IMPORT_STRINGS handles single strings only; these are lists, so they are
-    imported here, with the offending entry named in the error.
+    Each must be a HealthCheck subclass with a name, and no name may appear twice; the
+    offending entry is named in the error.
     """
     from .components.base import HealthCheck
 
-    paths = getattr(health_settings, key)
-    if isinstance(paths, str) or not isinstance(paths, list | tuple):
-        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {paths!r}.")
-    classes = []
-    for index, path in enumerate(paths):
-        try:
-            cls = import_string(path)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"Could not import WINKR_HEALTH[{key!r}][{index}] {path!r}: {exc}") from exc
+    raw = health_settings.user_settings.get(key, HEALTH_DEFAULTS[key])
+    if isinstance(raw, str) or not isinstance(raw, list | tuple):
+        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {raw!r}.")
+    classes = list(getattr(health_settings, key))
+    for index, cls in enumerate(classes):
         if not (isinstance(cls, type) and issubclass(cls, HealthCheck)) or not cls.name:
             raise ImproperlyConfigured(
-                f"WINKR_HEALTH[{key!r}][{index}] {path!r} is not a HealthCheck subclass with a name."
+                f"WINKR_HEALTH[{key!r}][{index}] {raw[index]!r} is not a HealthCheck subclass with a name."
             )
-        classes.append(cls)
     names = [cls.name for cls in classes]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, inline_serializer
 from redis.exceptions import RedisError
 from rest_framework import serializers
@@ -42,8 +41,7 @@ class RateLimitStatusView(APIView):
     }))
     def get(self, request: Request) -> Response:
         limits: list[dict[str, Any]] = []
-        for path_or_class in api_settings.DEFAULT_THROTTLE_CLASSES:
-            throttle_class = import_string(path_or_class) if isinstance(path_or_class, str) else path_or_class
+        for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:  # DRF's settings import them
             if not issubclass(throttle_class, RedisRateThrottle):
                 continue
             try:

@@ -28,8 +28,6 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTION_TTL": 60,
     # Redis alias holding sessions and presence: data that must never be evicted.
     "REDIS_ALIAS": "state",
-    # Claim of a JWT access token that names its device session (for "current" in GET /api/sessions/).
-    "JWT_SESSION_CLAIM": "sid",
     # Request headers a client may send to describe its device (overriding what the User-Agent says).
     "DEVICE_HEADERS": {
         "device_id": "HTTP_X_DEVICE_ID",

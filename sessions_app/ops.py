@@ -18,7 +18,6 @@ from .devices import MAX_USER_AGENT_LENGTH, clean, describe_device
 from .records import JWT, KINDS, RECORD_FIELDS, DeviceSession, from_ms
 from .runner import Call, Eval, Op, Pipe
 
-HTTP_SOURCE = "http"
 CONNECTION_PREFIX = "c:"
 MAX_CONNECTION_ID_LENGTH = 200
 MAX_PAGE = 1000

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .conf import sessions_settings
+from .jwt.claims import SESSION_CLAIM
 from .serializers import DeviceSessionSerializer, PresenceSerializer
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,8 @@ def current_session_id(request: Request) -> str | None:
     payload = getattr(auth, "payload", None)
     if payload is None and isinstance(auth, dict):
         payload = auth
-    if isinstance(payload, dict) and payload.get(sessions_settings.JWT_SESSION_CLAIM):
-        return str(payload[sessions_settings.JWT_SESSION_CLAIM])
+    if isinstance(payload, dict) and payload.get(SESSION_CLAIM):
+        return str(payload[SESSION_CLAIM])
     session = getattr(request, "session", None)
     return getattr(session, "session_key", None)
 

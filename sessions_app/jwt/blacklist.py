@@ -35,7 +35,6 @@ from .claims import TokenClaims
 from .conf import jwt_settings
 
 NAMESPACE = "jwt"
-ROTATED = b"rotated"
 JWT_SCRIPTS = LuaScripts(Path(__file__).resolve().parent / "lua")
 
 
@@ -132,9 +131,6 @@ class TokenBlacklist:
         """Revoke every access and refresh token carrying ``sid == session_id``."""
         self.client.set(session_key(user_id, session_id), b"1", ex=revocation_ttl())
         metrics.REVOCATIONS.labels(scope="session").inc()
-
-    def is_session_revoked(self, user_id: object, session_id: object) -> bool:
-        return bool(self.client.exists(session_key(user_id, session_id)))
 
     def revoke_user(self, user_id: object, at: float | None = None) -> float:
         """Revoke every token of the user issued before ``at`` (default: now). One write."""

@@ -32,4 +32,4 @@ DEFAULTS: dict[str, Any] = {
     "WEBSOCKET_SUBPROTOCOL": "bearer",
 }
 
-jwt_settings = AppSettings("WINKR_JWT", DEFAULTS)
+jwt_settings = AppSettings("WINKR_JWT", DEFAULTS, import_strings=("LOGIN_THROTTLE_CLASSES",))

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
 from django.db import IntegrityError
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -75,7 +74,7 @@ class TokenObtainView(AuthAPIView):
 
     @staticmethod
     def login_throttle_classes() -> list[Any]:
-        return [import_string(path) if isinstance(path, str) else path for path in jwt_settings.LOGIN_THROTTLE_CLASSES]
+        return list(jwt_settings.LOGIN_THROTTLE_CLASSES)  # imported by the settings object
 
     def get_throttles(self) -> list[Any]:
         return [*super().get_throttles(), *(cls() for cls in self.login_throttle_classes())]

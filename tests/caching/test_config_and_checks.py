@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test.utils import override_settings
@@ -85,6 +86,21 @@ def test_state_store_that_can_evict_is_warned_about(spawn_redis, use_redis):
     warnings = check_state_store_eviction()
     assert [warning.id for warning in warnings] == ["winkr_caching.W001"]
     assert "allkeys-lru" in warnings[0].msg
+
+
+def test_eviction_check_runs_only_with_deploy(spawn_redis, use_redis):
+    # The default checks run before every migrate and runserver: they must not talk to Redis.
+    from django.core import checks
+
+    server = spawn_redis("--maxmemory-policy", "allkeys-lru")
+    use_redis(server.url)
+    client = redis.Redis(port=server.port)
+    client.config_resetstat()
+    plain = [message.id for message in checks.run_checks(tags=["redis"])]
+    assert "winkr_caching.W001" not in plain
+    assert "cmdstat_info" not in client.info("commandstats")
+    deploy = [message.id for message in checks.run_checks(tags=["redis"], include_deployment_checks=True)]
+    assert "winkr_caching.W001" in deploy
 
 
 def test_noeviction_state_store_passes(spawn_redis, use_redis):

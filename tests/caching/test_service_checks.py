@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from caching_app.service_checks import check_cache_service_settings
+from caching_app.checks import check_cache_service_settings
 
 
 def test_project_settings_pass():

@@ -30,6 +30,17 @@ async def send(communicator, to, text, client_id=None):
     return await communicator.receive_json_from(timeout=2)
 
 
+async def redis_clock_past(message_id: str) -> None:
+    """Wait until Redis' own clock is past the millisecond of ``message_id`` (stream ids take it from there)."""
+    millisecond = int(message_id.split("-")[0])
+    async with asyncio.timeout(2):
+        while True:
+            seconds, micros = await sync_to_async(get_redis("state").time)()
+            if seconds * 1000 + micros // 1000 > millisecond:
+                return
+            await asyncio.sleep(0.001)
+
+
 async def test_message_reaches_every_socket_of_recipient_and_senders_other_devices(users, connect):
     alice, bob = users["alice"], users["bob"]
     alice_phone, alice_laptop = await connect(alice), await connect(alice)
@@ -95,8 +106,11 @@ async def test_reconnect_with_since_gets_exactly_the_missed_messages_in_order(us
 async def test_replay_merges_conversations_and_sync_frame_works(users, connect):
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     alice_socket, carol_socket = await connect(alice), await connect(carol)
-    ids = [(await send(alice_socket, bob.pk, "a1"))["id"], (await send(carol_socket, bob.pk, "c1"))["id"],
-           (await send(alice_socket, bob.pk, "a2"))["id"]]
+    ids = []
+    for socket, text in ((alice_socket, "a1"), (carol_socket, "c1"), (alice_socket, "a2")):
+        ids.append((await send(socket, bob.pk, text))["id"])
+        # Ids of two streams may share a millisecond (then neither sorts first): start the next one later.
+        await redis_clock_past(ids[-1])
     bob_socket = await connect(bob)
     await bob_socket.send_json_to({"type": "chat.sync", "since": ids[0]})
     frames = await receive_until(bob_socket, "chat.synced")
