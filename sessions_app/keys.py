@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from functools import lru_cache
 
 from django.utils.crypto import get_random_string
 
 from caching_app.conf import caching_settings
+from caching_app.inputs import bounded_memo
 from caching_app.keys import make_key
 
 RANDOM_CHARS = string.ascii_lowercase + string.digits
@@ -84,7 +84,7 @@ def session_key(session_id: str) -> str | None:
     return f"{_user_session_prefix(caching_settings.KEY_PREFIX, tag)}:{random_part}"
 
 
-@lru_cache(maxsize=4096)
+@bounded_memo(maxsize=4096)
 def _user_session_prefix(key_prefix: str, tag: str) -> str:
     return make_key(NAMESPACE, "s", tag=tag)
 

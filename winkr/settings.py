@@ -87,6 +87,10 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# ModelBackend, finding the account by the one username comparison (NFKC + case fold) that
+# registration uses too: ＡＬＩＣＥ logs in as alice, on the API and the admin alike.
+AUTHENTICATION_BACKENDS = ["sessions_app.usernames.UsernameBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -243,8 +247,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "caching_app.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "winkr.schema.WinkrAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting.
-    "DEFAULT_PARSER_CLASSES": ["winkr.parsers.JSONParser", "rest_framework.parsers.FormParser",
+    # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting and lone surrogates.
+    "DEFAULT_PARSER_CLASSES": ["caching_app.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
 }
 if DEBUG:
@@ -256,7 +260,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The API's contract is JSON: form bodies are still parsed (DRF's default parsers) but not advertised.
-    "PARSER_WHITELIST": ["winkr.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["caching_app.parsers.JSONParser"],
     "PATH_CONVERTER_OVERRIDES": {"user_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
 }
 

@@ -1,0 +1,130 @@
+"""Issue 14, HTTP side: each attack reproduced first, against the real stack and a real Redis.
+
+Memory and load findings are measured on a real daphne process in ``test_http_hardening_daphne.py``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from caching_app.connections import get_redis
+from caching_app.inputs import bounded_memo, find_unencodable
+from ratelimit_app import limiter
+
+from .conftest import PASSWORD
+from .test_oversized_input import assert_json_4xx
+
+
+@pytest.fixture
+def client():
+    return Client(raise_request_exception=False)
+
+
+def post_json(client, path, body: str, **extra):
+    return client.post(path, body.encode("utf-8", "surrogatepass"), content_type="application/json", **extra)
+
+
+def patch_json(client, path, body: str, **extra):
+    return client.patch(path, body.encode("utf-8", "surrogatepass"), content_type="application/json", **extra)
+
+
+# --- Finding 2: client text never reaches a key or a memo unbounded -----------------------------------------
+
+
+def test_an_oversized_username_is_a_400_before_the_login_throttle_counts_it(client, people):
+    limiter._redis_keys.cache_clear()
+    redis_client = get_redis("state")
+    response = client.post("/api/auth/token/", {"username": "u" * 200_000, "password": "x"},
+                           content_type="application/json")
+    body = assert_json_4xx(response, 400)
+    assert "150" in json.dumps(body) and "username" in body
+    assert not list(redis_client.scan_iter(match="*rl:login*"))  # the attempt was not counted
+    assert limiter._redis_keys.cache_info().currsize <= 1  # only the anon scope's short per-IP key
+
+
+def test_bounded_memo_keeps_no_long_text():
+    calls = []
+
+    @bounded_memo(maxsize=8, max_text=10)
+    def build(text: str, parts: tuple) -> str:
+        calls.append(text)
+        return text[:3]
+
+    assert build("short", ("a",)) == build("short", ("a",)) == "sho"
+    assert build("l" * 11, ("a",)) == build("l" * 11, ("a",)) == "lll"
+    assert build("short", ("p" * 11,)) == "sho"
+    assert calls == ["short", "l" * 11, "l" * 11, "short"]
+    assert build.cache_info().currsize == 1
+
+
+# --- Finding 3 (REST): lone surrogates are a 400 saying so, never a 500 ------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/auth/token/", '{"username": "\\ud800", "password": "x"}'),
+    ("/api/auth/register/", '{"username": "\\ud800", "password": "quite-Long-pass-42"}'),
+    ("/api/auth/register/", '{"username": "zed", "password": "quite-Long-pass-42", "email": "\\udfff@x.io"}'),
+    ("/api/auth/token/", '{"username": "alice", "password": "x", "device": {"os": "\\udfff"}}'),
+    ("/api/auth/token/", '{"\\ud800": 1}'),
+])
+def test_lone_surrogates_are_a_400_naming_the_field(client, people, generous_rates, path, body):
+    found = assert_json_4xx(post_json(client, path, body), 400)
+    assert "surrogate" in found["detail"], found
+
+
+def test_lone_surrogates_anywhere_in_an_authenticated_body_are_a_400(client, people, generous_rates):
+    from .conftest import bearer_for
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {bearer_for(people['alice'])}"}
+    response = patch_json(client, "/api/profiles/me/", '{"display_name": "ok", "interests": ["a", "\\udc00"]}', **auth)
+    assert "interests[1]" in assert_json_4xx(response, 400)["detail"]
+
+
+def test_find_unencodable_names_the_path():
+    assert find_unencodable({"a": [{"b": "ok"}, {"c": "\ud800"}]}) == "a[1].c"
+    assert find_unencodable({"a": ["fine", 1, None, True]}) is None
+    assert find_unencodable("\udfff") == "<body>"
+
+
+# --- Finding 7: one comparison of usernames: NFKC + case fold, and no mixed-script look-alikes ----------------
+
+
+def register(client, username, password="quite-Long-pass-42"):
+    return client.post("/api/auth/register/", {"username": username, "password": password},
+                       content_type="application/json")
+
+
+@pytest.mark.parametrize("twin", ["ＣＡＲＯＬ", "CAROL", "Carol", "ｃａｒｏｌ"])
+def test_a_fullwidth_or_cased_twin_of_an_existing_username_is_refused(client, db, generous_rates, twin):
+    assert register(client, "carol").status_code == 201
+    body = assert_json_4xx(register(client, twin), 400)
+    assert "already exists" in json.dumps(body)
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["cаrol", "аlice", "pаypal"])  # a Cyrillic "а" among Latin letters
+def test_mixed_script_look_alike_usernames_are_refused(client, db, generous_rates, name):
+    body = assert_json_4xx(register(client, name), 400)
+    assert "look" in json.dumps(body)
+
+
+@pytest.mark.parametrize("name", ["иван", "josé", "Zoë_42", "小明"])
+def test_single_script_names_are_welcome(client, db, generous_rates, name):
+    assert register(client, name).status_code == 201, register(client, name).content
+
+
+@pytest.mark.parametrize("typed", ["ＡＬＩＣＥ", "Alice", "alice"])
+def test_login_finds_the_user_by_the_same_comparison(client, people, generous_rates, typed):
+    response = client.post("/api/auth/token/", {"username": typed, "password": PASSWORD},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content
+
+
+def test_admin_login_finds_the_user_by_the_same_comparison(client, db, generous_rates):
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    response = client.post("/admin/login/?next=/admin/", {"username": "ＲＯＯＴ", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
