@@ -128,3 +128,28 @@ def test_admin_login_finds_the_user_by_the_same_comparison(client, db, generous_
     get_user_model().objects.create_superuser("root", password=PASSWORD)
     response = client.post("/admin/login/?next=/admin/", {"username": "ＲＯＯＴ", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+# --- Finding 10b: one canonical user id before any key ------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["0{pk}", " {pk}", "{pk}.0", "+{pk}"])
+def test_a_token_naming_its_user_in_a_non_canonical_form_is_401(client, people, generous_rates, spelling):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    alice = people["alice"]
+    token = AccessToken.for_user(alice)
+    assert client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    token["user_id"] = spelling.format(pk=alice.pk)
+    response = client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = assert_json_4xx(response, 401)
+    assert body["code"] == "token_not_valid", body
+
+
+def test_canonical_user_id_refuses_other_spellings(db):
+    from sessions_app.identity import InvalidUserId, canonical_user_id
+
+    assert canonical_user_id("12") == canonical_user_id(12) == "12"
+    for bad in ("012", "1e1", "", "x", True, None, "1" * 300):
+        with pytest.raises(InvalidUserId):
+            canonical_user_id(bad)
