@@ -32,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "ratelimit_app.admin_config.ThrottledAdminConfig",  # django.contrib.admin, login under the login throttle
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -153,3 +153,68 @@ def test_canonical_user_id_refuses_other_spellings(db):
     for bad in ("012", "1e1", "", "x", True, None, "1" * 300):
         with pytest.raises(InvalidUserId):
             canonical_user_id(bad)
+
+
+# --- Finding 5: the admin's password forms under the API's failed-login policy ------------------------------
+
+
+@pytest.fixture
+def short_login_window():
+    import copy
+
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    rates = copy.deepcopy(settings.WINKR_RATELIMIT)
+    rates["RATES"] = {**{scope: ["100000/s"] for scope in rates["RATES"]}, "login": ["5/3s"]}
+    with override_settings(WINKR_RATELIMIT=rates):
+        yield
+
+
+def test_admin_login_is_throttled_per_ip_and_username_and_the_right_password_waits(client, db, short_login_window):
+    import time
+
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    answers = [client.post("/admin/login/", {"username": "root", "password": f"wrong-{i}"}).status_code
+               for i in range(25)]
+    assert answers[:5] == [200] * 5 and answers[5:] == [429] * 20, answers
+    refused = client.post("/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused.json()["scope"] == "login"
+    # The same username from another IP, or another username from this one, is not blocked.
+    other_ip = client.post("/admin/login/", {"username": "root", "password": "x"}, REMOTE_ADDR="10.1.2.3")
+    assert other_ip.status_code == 200
+    assert client.post("/admin/login/", {"username": "someone", "password": "x"}).status_code == 200
+    # Once the window has passed, the right password logs in (refused attempts were not counted).
+    deadline = time.monotonic() + 15
+    while (answer := client.post("/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD})
+           ).status_code == 429:
+        assert time.monotonic() < deadline, "the login window never passed"
+        time.sleep(0.2)
+    assert answer.status_code == 302 and answer["Location"] == "/admin/"
+
+
+def test_admin_and_api_logins_share_one_counter(client, people, short_login_window):
+    for i in range(3):
+        client.post("/admin/login/", {"username": "ALICE", "password": f"wrong-{i}"})
+    for i in range(2):
+        client.post("/api/auth/token/", {"username": "alice", "password": f"x{i}"}, content_type="application/json")
+    response = client.post("/api/auth/token/", {"username": "alice", "password": PASSWORD},
+                           content_type="application/json")
+    assert response.status_code == 429, response.content
+
+
+def test_a_right_admin_password_gives_its_slot_back(client, db, short_login_window):
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    for _ in range(8):
+        assert client.post("/admin/login/", {"username": "root", "password": PASSWORD}).status_code == 302
+        client.logout()
+
+
+def test_admin_password_change_is_throttled(client, db, short_login_window):
+    staff = get_user_model().objects.create_superuser("root", password=PASSWORD)
+    client.force_login(staff)
+    answers = [client.post("/admin/password_change/", {"old_password": f"wrong-{i}", "new_password1": "N3w-pass-xyz!",
+                                                       "new_password2": "N3w-pass-xyz!"}).status_code
+               for i in range(7)]
+    assert answers == [200] * 5 + [429] * 2, answers
