@@ -218,3 +218,80 @@ def test_admin_password_change_is_throttled(client, db, short_login_window):
                                                        "new_password2": "N3w-pass-xyz!"}).status_code
                for i in range(7)]
     assert answers == [200] * 5 + [429] * 2, answers
+
+
+# --- Finding 6: the anonymous health status is one shared computation; bad tokens make probes anonymous -----
+
+
+def test_single_flight_shares_one_computation_between_sync_and_async_callers():
+    import asyncio
+    import threading
+
+    from health_app.singleflight import SingleFlight
+
+    release, started, calls = threading.Event(), threading.Event(), []
+
+    def compute():
+        calls.append(1)
+        started.set()
+        assert release.wait(10)
+        return {"n": len(calls)}
+
+    flight = SingleFlight(compute, lambda: 60.0)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(flight.get())) for _ in range(20)]
+    threads[0].start()
+    assert started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+
+    async def async_callers():
+        waiting = asyncio.gather(*(flight.aget() for _ in range(20)))
+        await asyncio.sleep(0)
+        release.set()
+        return await waiting
+
+    results.extend(asyncio.run(async_callers()))
+    for thread in threads:
+        thread.join(10)
+    assert len(calls) == 1 and results == [{"n": 1}] * 40
+    flight.clear()
+    assert flight.get() == {"n": 2}
+
+
+def test_a_failed_computation_is_not_shared_afterwards():
+    from health_app.singleflight import SingleFlight
+
+    outcomes = iter([RuntimeError("down"), {"ok": True}])
+
+    def compute():
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    flight = SingleFlight(compute, lambda: 60.0)
+    with pytest.raises(RuntimeError):
+        flight.get()
+    assert flight.get() == {"ok": True}
+
+
+@pytest.mark.parametrize("header", ["Bearer garbage", "Bearer a.b.c", "Bearer " + "x" * 5000])
+def test_health_probes_treat_a_bad_token_as_anonymous(client, db, header):
+    for path in ("/health", "/health/readiness"):
+        response = client.get(path, HTTP_AUTHORIZATION=header)
+        assert response.status_code == 200, (path, response.content)
+        assert "components" not in response.json() or path.endswith("readiness")
+
+
+def test_an_expired_token_of_a_staff_user_is_just_anonymous_on_health(client, db):
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    staff = get_user_model().objects.create_superuser("root", password=PASSWORD)
+    token = AccessToken.for_user(staff)
+    assert "components" in client.get("/health", HTTP_AUTHORIZATION=f"Bearer {token}").json()  # staff: details
+    token.set_exp(lifetime=-timedelta(minutes=5))
+    response = client.get("/health", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200 and set(response.json()) == {"status", "timestamp"}
