@@ -65,16 +65,26 @@ RSS_BOUND_MIB = 10
 
 
 def test_a_flood_of_huge_usernames_does_not_grow_daphne(server):
-    # Each body is distinct (as an attacker's would be), so no cache could answer a repeat.
-    bodies = [json.dumps({"username": f"{i:04d}" + "u" * 2_400_000, "password": "x"}).encode() for i in range(43)]
-    for body in bodies[:3]:  # warm up: first requests allocate the process's steady-state buffers
-        post_raw(server, "/api/auth/token/", body)
-    before = rss_kib(server.process.pid)
-    for body in bodies[3:]:
-        status, answer = post_raw(server, "/api/auth/token/", body)
-        assert status == 400 and "username" in answer, (status, answer)
-    growth_mib = (rss_kib(server.process.pid) - before) / 1024
-    assert growth_mib < RSS_BOUND_MIB, f"daphne grew by {growth_mib:.1f} MiB over 40 requests"
+    """40 logins with a 2.4 MB username: daphne's memory *floor* may not rise by RSS_BOUND_MIB.
+
+    RSS right after a request swings by up to ~30 MiB (bodies in flight, cyclic garbage of the error
+    path awaiting the collector), so what is compared is the lowest RSS over 10 consecutive requests,
+    before and after: retained memory raises that floor (main: ~3 MiB per request), transient memory does not.
+    """
+    def flood(first: int, count: int) -> list[float]:
+        samples = []
+        for i in range(first, first + count):
+            body = json.dumps({"username": f"{i:04d}" + "u" * 2_400_000, "password": "x"}).encode()  # each distinct
+            status, answer = post_raw(server, "/api/auth/token/", body)
+            assert status == 400 and "username" in answer, (status, answer)
+            samples.append(rss_kib(server.process.pid) / 1024)
+        return samples
+
+    warm_up = flood(0, 20)  # the allocator reaches its working size for such bodies
+    measured = flood(20, 40)
+    growth_mib = min(measured[-10:]) - min(warm_up[-10:])
+    print(f"daphne RSS floor growth over 40 requests with a 2.4 MB username: {growth_mib:.1f} MiB")  # noqa: T201
+    assert growth_mib < RSS_BOUND_MIB, f"daphne's RSS floor grew by {growth_mib:.1f} MiB over 40 requests"
 
 
 # --- Finding 4 / issue 16 item 3 -----------------------------------------------------------------------------
@@ -187,6 +197,7 @@ def test_an_anonymous_health_flood_never_reports_unhealthy(server):
     url = f"{server.url}/health"
     with ThreadPoolExecutor(max_workers=50) as pool:
         statuses = list(pool.map(lambda _: get_status(url), range(300)))
+    print(f"/health x300 at concurrency 50: {({code: statuses.count(code) for code in set(statuses)})}")  # noqa: T201
     assert statuses.count(503) == 0, {code: statuses.count(code) for code in set(statuses)}
     assert set(statuses) == {200}
 
