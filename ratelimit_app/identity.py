@@ -37,6 +37,8 @@ def login_username(value: Any) -> str:
     field = ratelimit_settings.LOGIN_USERNAME_FIELD
     if value is None:
         return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # as DRF's CharField reads it
     if not isinstance(value, str):
         raise ValidationError({field: ["Not a valid string."]}, code="invalid")
     limit = username_max_length()

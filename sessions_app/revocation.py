@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from . import services
 from .identity import canonical_user_id
 from .signals import user_logged_out_everywhere
@@ -35,7 +37,7 @@ def log_out_everywhere(user_id: object, *, reason: str = "revoked") -> int:
 def _log_out_quietly(user_id: object, reason: str) -> None:
     try:
         log_out_everywhere(user_id, reason=reason)
-    except Exception:  # noqa: BLE001 - a Redis outage must not fail the user's save or delete
+    except (RedisError, OSError):  # a Redis outage must not fail the user's save or delete
         logger.exception("Could not log user %s out everywhere (%s); their sessions and tokens still live", user_id,
                          reason)
 
