@@ -26,7 +26,6 @@ Only the bulk writer used by warming (:meth:`CacheService.write_many`) raises
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import time
@@ -41,6 +40,7 @@ from . import metrics
 from .conf import caching_settings
 from .connections import get_async_redis, get_redis
 from .foundation.twins import Call, Invoke, Lock, Op, Pipe, Sleep, arun, run
+from .inputs import bounded_memo
 from .keys import make_key
 from .serializers import CacheSerializer, SerializationError
 
@@ -66,7 +66,7 @@ def user_group(user_id: object) -> str:
     return f"user:{user_id}"
 
 
-@functools.lru_cache(maxsize=8192)
+@bounded_memo(maxsize=8192)
 def _entry_keys(prefix: str | None, namespace: str, group_namespace: str, kind: str, parts: tuple,
                 group: str | None) -> tuple[str, str | None]:
     # Escaping every part costs a few µs per read, as much as the rest of a cache hit; hot

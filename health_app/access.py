@@ -7,8 +7,10 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from .conf import health_settings
 
@@ -40,6 +42,24 @@ class HealthTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="health"'
+
+
+class AnonymousOnFailure(BaseAuthentication):
+    """The project's ``DEFAULT_AUTHENTICATION_CLASSES``, read per request, where a refusal means anonymous.
+
+    A staff user's valid JWT or session still sees details; an expired, revoked or garbage token (or a
+    revocation check that cannot reach Redis) leaves the caller anonymous instead of failing the probe.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+            try:
+                result = cls().authenticate(request)
+            except APIException:
+                continue
+            if result is not None:
+                return result
+        return None
 
 
 class IsStaffOrHealthToken(BasePermission):

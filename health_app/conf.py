@@ -25,6 +25,9 @@ HEALTH_DEFAULTS: dict[str, Any] = {
         "health_app.components.redis.RedisPingCheck",
         "health_app.components.database.DatabaseCheck",
     ],
+    # Anonymous /health callers share one status, computed at most once per this many seconds per
+    # process (0: every anonymous request runs the checks). Staff and the health token get fresh details.
+    "ANONYMOUS_STATUS_INTERVAL": 1.0,
     # Seconds after which a check still running is reported unhealthy (a hung Redis).
     "TIMEOUT": 3.0,
     # Connect/read/write timeout of the probes' own Redis clients (no retries), in seconds.

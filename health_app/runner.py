@@ -19,6 +19,7 @@ from django.db import connections
 
 from .components.base import HEALTHY, UNHEALTHY, HealthCheck, worst
 from .conf import health_settings, import_checks
+from .singleflight import SingleFlight
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,6 +107,15 @@ def health_report(names: Iterable[str] | None = None) -> dict[str, Any]:
     }
 
 
+def _anonymous_status() -> dict[str, Any]:
+    report = health_report()
+    return {"status": report["status"], "timestamp": report["timestamp"]}
+
+
+# One per process: the status every anonymous caller of /health gets (see singleflight.py).
+anonymous_status = SingleFlight(_anonymous_status, lambda: float(health_settings.ANONYMOUS_STATUS_INTERVAL or 0))
+
+
 def readiness_report() -> dict[str, Any]:
     components = run_checks(cls() for cls in import_checks("READINESS_CHECKS"))
     return {
@@ -113,6 +123,17 @@ def readiness_report() -> dict[str, Any]:
         "timestamp": timestamp(),
         "components": components,
     }
+
+
+def _readiness_statuses() -> dict[str, Any]:
+    report = readiness_report()
+    # Statuses only: the endpoint is open, and errors name hosts and ports.
+    return {"status": report["status"], "timestamp": report["timestamp"],
+            "components": {name: result["status"] for name, result in report["components"].items()}}
+
+
+# Readiness is open and polled too: shared the same way.
+readiness_status = SingleFlight(_readiness_statuses, lambda: float(health_settings.ANONYMOUS_STATUS_INTERVAL or 0))
 
 
 def check_names() -> list[str]:

@@ -9,30 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from .access import HealthTokenAuthentication, IsStaffOrHealthToken
+from .access import AnonymousOnFailure, HealthTokenAuthentication, IsStaffOrHealthToken
 from .components.base import UNHEALTHY
 from .metrics import metrics_snapshot, prometheus_text
 from .renderers import PrometheusRenderer
-from .runner import check_names, health_report, readiness_report
+from .runner import anonymous_status, check_names, health_report, readiness_status
 
 
 def http_status(status: str) -> int:
     """200 while the service can serve (healthy or degraded), 503 when it cannot."""
     return 503 if status == UNHEALTHY else 200
-
-
-def liveness(request: HttpRequest) -> JsonResponse:
-    """Kubernetes liveness: the process answers; never touches Redis or the database."""
-    return JsonResponse({"status": "healthy"})
 
 
 @extend_schema(exclude=True)
@@ -41,10 +35,10 @@ class HealthAPIView(APIView):
     permission_classes = [IsStaffOrHealthToken]
     # Health must report on Redis, not be limited by a throttle that depends on it.
     throttle_classes: list = []
-
-    def get_authenticators(self) -> list:
-        # The project's authenticators are read per request (not at import), after the token.
-        return [HealthTokenAuthentication(), *(cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES)]
+    # The health token, then the project's authenticators, whose refusals make the caller anonymous:
+    # an expired or garbage token must not turn a probe into a 401. (No JWT class is listed here
+    # directly, so the JWT middleware leaves these views to this list too.)
+    authentication_classes = [HealthTokenAuthentication, AnonymousOnFailure]
 
     def may_see_details(self, request: Request) -> bool:
         return IsStaffOrHealthToken().has_permission(request, self)
@@ -62,9 +56,9 @@ class OverallHealthView(HealthAPIView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request) -> Response:
-        report = health_report()
-        if not self.may_see_details(request):
-            report = {"status": report["status"], "timestamp": report["timestamp"]}
+        # Anonymous callers share one status per interval (a flood cannot exhaust the probes' pool);
+        # staff and the health token get the details, computed for them.
+        report = health_report() if self.may_see_details(request) else anonymous_status.get()
         return Response(report, status=http_status(report["status"]))
 
 
@@ -80,21 +74,28 @@ class ComponentHealthView(HealthAPIView):
         return Response(body, status=http_status(result["status"]))
 
 
+class LivenessView(HealthAPIView):
+    """Kubernetes liveness: the process answers; never touches Redis or the database.
+
+    A DRF view with no authenticators (not a plain Django view), so no middleware runs a token
+    check on it: an ``Authorization`` header, however stale, cannot make liveness fail.
+    """
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request: Request) -> Response:
+        return Response({"status": "healthy"})
+
+
 class ReadinessView(HealthAPIView):
     permission_classes = [AllowAny]
 
-    def get_authenticators(self) -> list:
-        return []
+    authentication_classes: list = []
 
     def get(self, request: Request) -> Response:
-        report = readiness_report()
-        body = {
-            "status": report["status"],
-            "timestamp": report["timestamp"],
-            # Statuses only: this endpoint is open, and errors name hosts and ports.
-            "components": {name: result["status"] for name, result in report["components"].items()},
-        }
-        return Response(body, status=http_status(report["status"]))
+        body = readiness_status.get()  # statuses only, shared by every caller for an interval
+        return Response(body, status=http_status(body["status"]))
 
 
 class MetricsView(HealthAPIView):
@@ -107,3 +108,4 @@ class MetricsView(HealthAPIView):
 
 
 component_view = ComponentHealthView.as_view()
+liveness = LivenessView.as_view()

@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "IPV6_PREFIX": 64,
     # Field of the login request body naming the account (LoginRateThrottle).
     "LOGIN_USERNAME_FIELD": "username",
+    # Longest username a login attempt may carry (longer: 400, never counted). None: the user model's field.
+    "LOGIN_USERNAME_MAX_LENGTH": None,
     # Send RateLimit-Policy / RateLimit and X-RateLimit-* on throttled endpoints.
     "HEADERS": True,
 }

@@ -16,11 +16,11 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from caching_app.conf import caching_settings
 from caching_app.connections import get_async_redis, get_redis
+from caching_app.inputs import bounded_memo
 from caching_app.keys import make_key
 
 from .conf import ALGORITHMS, ratelimit_settings
@@ -58,11 +58,12 @@ class RateLimitConfig:
         return _redis_keys((self,), key, caching_settings.KEY_PREFIX)[0]
 
 
-@lru_cache(maxsize=4096)
+@bounded_memo(maxsize=4096)
 def _redis_keys(configs: tuple[RateLimitConfig, ...], key: str, prefix: str) -> tuple[str, ...]:
     # The client key is the hash tag: every limit of one client and endpoint lives in one
     # Cluster slot, so a multi-limit check is one script call on one node. Cached because a
-    # client usually makes many requests (escaping user input costs more than the lookup);
+    # client usually makes many requests (escaping user input costs more than the lookup), but
+    # only for short keys (bounded_memo): a client's long text is never kept in memory;
     # ``prefix`` is part of the cache key so a changed KEY_PREFIX is honoured.
     return tuple(
         make_key("rl", c.endpoint, c.key_type, _SHORT_ALGORITHM[c.algorithm], c.requests, c.window_ms, tag=key)

@@ -32,6 +32,7 @@ from . import headers
 from .client_ip import get_client_ip
 from .conf import ratelimit_settings
 from .exceptions import RateLimitExceeded, RateLimitUnavailable
+from .identity import login_username
 from .limiter import (
     RateLimitConfig,
     RateLimitDecision,
@@ -233,20 +234,24 @@ class LoginRateThrottle(RedisRateThrottle):
 
     Scope ``login`` (default ``["5/15m", "20/day"]``), fails closed (503) when Redis is down.
     The username comes from ``request.data[WINKR_RATELIMIT["LOGIN_USERNAME_FIELD"]]``
-    (override :meth:`get_username` for other shapes); it is case-folded.
+    (override :meth:`get_username` for other shapes), canonicalised by :func:`login_username`;
+    a username longer than the user model's field is a 400 before anything is counted.
     """
 
     scope = "login"
 
     def get_username(self, request: Any) -> str:
-        data = getattr(request, "data", None) or {}
+        """The request's username, bounded and canonical (:func:`login_username`)."""
+        data = getattr(request, "data", None)
+        if data is None:  # a Django form view (the admin login), not a DRF request
+            data = getattr(request, "POST", None)
         value = data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, "") if hasattr(data, "get") else ""
-        return str(value or "").strip().casefold()
+        return login_username(value)
 
     @classmethod
     def make_key(cls, ip: str, username: str) -> str:
         """The limiter key of one IP + username (also what ``manage.py ratelimit`` takes)."""
-        return f"{ip} {username.strip().casefold()}"
+        return f"{ip} {login_username(username)}"
 
     def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
         return "custom", self.make_key(get_client_ip(request), self.get_username(request))

@@ -19,7 +19,9 @@ from redis.exceptions import RedisError
 
 from . import services
 from .conf import sessions_settings
+from .identity import InvalidUserId
 from .models import LiveSession
+from .revocation import log_out_everywhere
 
 MAX_SEARCHED_USERS = 50
 
@@ -102,8 +104,13 @@ class LiveSessionAdmin(admin.ModelAdmin):
                     self.message_user(request, "That session no longer exists.", messages.WARNING)
             elif action == "revoke_user":
                 user_id = request.POST.get("user_id", "")
-                count = services.delete_all_sessions(user_id, reason="revoked")
-                self.message_user(request, f"Revoked {count} session(s) of user #{user_id}.", messages.SUCCESS)
+                try:
+                    count = log_out_everywhere(user_id)
+                except InvalidUserId:
+                    self.message_user(request, "That is not a user id.", messages.ERROR)
+                else:
+                    self.message_user(request, f"Revoked {count} session(s) of user #{user_id}, and every token and "
+                                               "open socket of theirs.", messages.SUCCESS)
             else:
                 self.message_user(request, "Unknown action.", messages.ERROR)
         except RedisError:

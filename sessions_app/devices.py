@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from ua_parser import parse
+
+from caching_app.inputs import bounded_memo
 
 from .conf import sessions_settings
 
@@ -39,7 +40,7 @@ def _device_type(os_family: str, device_family: str, agent: str) -> str:
     return "unknown"
 
 
-@lru_cache(maxsize=1024)
+@bounded_memo(maxsize=1024)
 def parse_user_agent(user_agent: str) -> dict[str, str | None]:
     """``device_type``, ``os`` and ``browser`` read from a User-Agent (cached: parsing costs ~0.1 ms)."""
     if not user_agent:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from functools import lru_cache
 
 from django.utils.crypto import get_random_string
 
 from caching_app.conf import caching_settings
+from caching_app.inputs import bounded_memo
 from caching_app.keys import make_key
 
 RANDOM_CHARS = string.ascii_lowercase + string.digits
@@ -99,7 +99,7 @@ def session_tag(session_id: object) -> str | None:
     return parsed[0] if parsed else None
 
 
-@lru_cache(maxsize=4096)
+@bounded_memo(maxsize=4096)
 def _user_session_prefix(key_prefix: str, tag: str) -> str:
     return make_key(NAMESPACE, "s", tag=tag)
 

@@ -10,3 +10,12 @@ Keyword arguments: ``session_id``, ``user_id`` (str), ``kind`` ("cookie" or "jwt
 it; the realtime code closes that session's sockets. Sent after Redis changed, from sync
 code with ``send`` and from async code with ``asend``.
 """
+
+user_logged_out_everywhere = Signal()
+"""Sent by :func:`sessions_app.revocation.log_out_everywhere`, after the user's device sessions are gone.
+
+Keyword arguments: ``user_id`` (canonical str) and ``reason``. The JWT code writes the user's
+token cut-off and closes every socket of the user (4401) on every instance on it. Sent with
+``send``: a receiver's Redis error propagates, so the caller never reports a logout that did
+not happen.
+"""

@@ -72,11 +72,14 @@ def _flush_redis(redis_server):
 
 def _forget_in_process_caches() -> None:
     """Primary keys are reused from test to test: no remembered answer about a user crosses tests."""
+    from health_app.runner import anonymous_status, readiness_status
     from realtime_app.chat import indexed_partners
     from realtime_app.recipients import allowed_recipients
 
     allowed_recipients.clear()
     indexed_partners.clear()
+    anonymous_status.clear()
+    readiness_status.clear()
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "ratelimit_app.admin_config.ThrottledAdminConfig",  # django.contrib.admin, login under the login throttle
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -86,6 +86,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ModelBackend, finding the account by the one username comparison (NFKC + case fold) that
+# registration uses too: ＡＬＩＣＥ logs in as alice, on the API and the admin alike.
+AUTHENTICATION_BACKENDS = ["sessions_app.usernames.UsernameBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -252,8 +256,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "caching_app.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "winkr.schema.WinkrAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting.
-    "DEFAULT_PARSER_CLASSES": ["winkr.parsers.JSONParser", "rest_framework.parsers.FormParser",
+    # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting and lone surrogates.
+    "DEFAULT_PARSER_CLASSES": ["caching_app.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
 }
 if DEBUG:
@@ -265,7 +269,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The API's contract is JSON: form bodies are still parsed (DRF's default parsers) but not advertised.
-    "PARSER_WHITELIST": ["winkr.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["caching_app.parsers.JSONParser"],
     "PATH_CONVERTER_OVERRIDES": {"user_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
 }
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from rest_framework_simplejwt.settings import api_settings
 
+from sessions_app.identity import InvalidUserId, canonical_user_id
+
 SESSION_CLAIM = "sid"
 
 
@@ -40,8 +42,13 @@ class TokenClaims:
             raise MalformedClaims("Token claim 'iat' is not a number.")
         if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int | float)):
             raise MalformedClaims("Token claim 'exp' is not a number.")
+        user_id = _text(payload.get(api_settings.USER_ID_CLAIM), api_settings.USER_ID_CLAIM, required=True)
+        try:  # every key of the user is built from this text: "01" must not name user 1 with other keys
+            user_id = canonical_user_id(user_id, api_settings.USER_ID_FIELD)
+        except InvalidUserId as exc:
+            raise MalformedClaims(f"Token claim {api_settings.USER_ID_CLAIM!r} is not a canonical user id.") from exc
         return cls(
-            user_id=_text(payload.get(api_settings.USER_ID_CLAIM), api_settings.USER_ID_CLAIM, required=True),
+            user_id=user_id,
             jti=_text(payload.get(api_settings.JTI_CLAIM), api_settings.JTI_CLAIM, required=True),
             sid=_text(payload.get(SESSION_CLAIM), SESSION_CLAIM, required=False),
             iat=float(iat),

@@ -1,9 +1,10 @@
 """The JWT side of sessions_app device sessions: one device session per login (``kind="jwt"``).
 
 Its id is the ``sid`` claim of both tokens. Ending it goes through sessions_app, whose
-``device_session_revoked`` signal (:mod:`.receivers`) writes the revocation marker; the
-functions here also write it themselves, so a logout never depends on a receiver being
-connected.
+``device_session_revoked`` signal (:mod:`.receivers`) writes the revocation marker; :func:`end`
+also writes it itself, so a logout never depends on a receiver being connected. Logging out
+everywhere is sessions_app's one function (:mod:`sessions_app.revocation`); its
+``user_logged_out_everywhere`` signal writes the user's cut-off and closes the sockets here.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from sessions_app import services
+from sessions_app.revocation import log_out_everywhere
 
 from .blacklist import blacklist
 from .conf import jwt_settings
-from .websocket import notify_revoked, user_group
 
 
 def start(user: Any, *, ip: str | None, user_agent: str | None, device: dict | None) -> str:
@@ -41,8 +42,5 @@ def end(user_id: object, session_id: str, *, reason: str = "logout") -> None:
 
 
 def end_all(user_id: object) -> int:
-    """Log the user out everywhere: every token (one write), every device and cookie session."""
-    blacklist.revoke_user(user_id)
-    count = services.delete_all_sessions(user_id, reason="logout")
-    notify_revoked([user_group(user_id)], "user_revoked")
-    return count
+    """Log the user out everywhere (the user asked): :func:`sessions_app.revocation.log_out_everywhere`."""
+    return log_out_everywhere(user_id, reason="logout")

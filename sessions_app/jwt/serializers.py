@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from sessions_app import usernames
+
 DEVICE_FIELDS = ("device_id", "device_type", "os", "browser", "location")
 
 
@@ -24,7 +26,11 @@ class RegisterSerializer(serializers.Serializer):
                 validator(value)
             except DjangoValidationError as exc:
                 raise serializers.ValidationError(list(exc.messages)) from exc
-        if model._default_manager.filter(**{f"{model.USERNAME_FIELD}__iexact": value}).exists():
+        if usernames.looks_like_another_script(value):
+            raise serializers.ValidationError(
+                "This username mixes scripts with letters that look like another script's; use one script.",
+                code="confusable")
+        if usernames.is_taken(value):
             raise serializers.ValidationError("A user with that username already exists.", code="unique")
         return value
 

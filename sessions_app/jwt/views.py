@@ -20,6 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 from sessions_app.devices import client_ip, device_sent_by
+from sessions_app.revocation import log_out_everywhere
 
 from . import devices, metrics, users
 from .authentication import RedisJWTAuthentication, token_claims
@@ -177,14 +178,15 @@ class LogoutView(AuthAPIView):
 
 
 class LogoutAllView(AuthAPIView):
-    """Log the user out everywhere: every token (one write) and every device and cookie session."""
+    """Log the user out everywhere (:func:`sessions_app.revocation.log_out_everywhere`): every token, every
+    device and cookie session, every open socket."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={200: inline_serializer(
         "LoggedOutEverywhere", {"sessions_ended": serializers.IntegerField()})})
     def post(self, request: Request) -> Response:
-        count = devices.end_all(request.user.pk)
+        count = log_out_everywhere(request.user.pk, reason="logout")
         if getattr(request._request, "session", None) is not None and request.auth is None:
             django_logout(request._request)
         return Response({"sessions_ended": count})

@@ -14,8 +14,13 @@ _PROJECT_HEALTH = dict(settings.WINKR_HEALTH)
 
 
 def health_settings(**options) -> dict:
-    """The project's WINKR_HEALTH with the test token, short timeouts and ``options``."""
-    return {**_PROJECT_HEALTH, "TOKEN": TOKEN, "TIMEOUT": 2.0, "PROBE_SOCKET_TIMEOUT": 0.5, **options}
+    """The project's WINKR_HEALTH with the test token, short timeouts and ``options``.
+
+    These tests change Redis between two requests of one test, so the anonymous status is not
+    shared across requests here (interval 0); tests/security/test_http_hardening*.py test the sharing.
+    """
+    return {**_PROJECT_HEALTH, "TOKEN": TOKEN, "TIMEOUT": 2.0, "PROBE_SOCKET_TIMEOUT": 0.5,
+            "ANONYMOUS_STATUS_INTERVAL": 0, **options}
 
 
 @pytest.fixture(autouse=True)

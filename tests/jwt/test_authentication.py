@@ -68,10 +68,12 @@ def test_deactivated_or_deleted_user_is_refused_at_once(api, user, mint):
     _, access = mint(user)
     assert api.get("/whoami/", **bearer(access)).status_code == 200  # row now cached
     user.is_active = False
-    user.save()
-    assert_401_json(api.get("/whoami/", **bearer(access)), "user_inactive")
+    user.save()  # deactivation logs the user out everywhere (sessions_app.revocation): the cut-off answers
+    assert_401_json(api.get("/whoami/", **bearer(access)), "user_revoked")
+    _, fresh = mint(user)  # a token minted after the cut-off still meets the is_active check
+    assert_401_json(api.get("/whoami/", **bearer(fresh)), "user_inactive")
     user.delete()
-    assert_401_json(api.get("/whoami/", **bearer(access)), "user_not_found")
+    assert_401_json(api.get("/whoami/", **bearer(fresh)), "user_revoked")
 
 
 def test_individual_token_revocation(api, user, mint):

@@ -21,7 +21,7 @@ for name in ("alice", "bob"):
     user, _ = get_user_model().objects.get_or_create(username=name)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     out[name] = {"id": user.pk, "session": session.session_key}

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from sessions_app import services
+from sessions_app.revocation import log_out_everywhere
 
 
 def resolve_user(value: str) -> Any:
@@ -64,8 +65,9 @@ class Command(BaseCommand):
 
     def _revoke(self, account: Any, session_id: str | None, everything: bool) -> None:
         if everything:
-            count = services.delete_all_sessions(account.pk, reason="revoked")
-            self.stdout.write(self.style.SUCCESS(f"Revoked {count} session(s) of {account}."))
+            count = log_out_everywhere(account.pk)
+            self.stdout.write(self.style.SUCCESS(
+                f"Revoked {count} session(s) of {account}; every token and open socket of theirs too."))
             return
         record = services.get_session(session_id)
         if record is None or record.user_id != str(account.pk):
