@@ -27,7 +27,7 @@ from .limits import acheck_chat_rate, check_chat_rate
 from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
 from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
 from .scripts import get_script
-from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
 
 __all__ = ["ChatMessage", "Replay", "asend_message", "areplay", "clean_user_id", "history", "send_message"]
 
@@ -107,13 +107,6 @@ def clean_client_id(value: object) -> str | None:
     return value
 
 
-def clean_since(value: object) -> tuple[int, int]:
-    try:
-        return parse_stream_id(value)
-    except InvalidStreamId as exc:
-        raise InvalidInput(str(exc), code="invalid_since") from None
-
-
 def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
     """``"<id>"`` or ``"<id>@<conversation tag>"`` (a message's ``cursor``) -> (id, tag or None)."""
     if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_CURSOR_LENGTH:
@@ -121,7 +114,7 @@ def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
     position, at, tag = str(value).partition("@")
     if at and not tag:
         raise InvalidInput("'since' cursor has no conversation after '@'.", code="invalid_since")
-    return clean_since(position), (tag if at else None)
+    return client_position(position, "since"), (tag if at else None)
 
 
 # --- storing ---------------------------------------------------------------------------------------------
@@ -254,7 +247,7 @@ def history(user_id: object, other_id: object, *, before: object | None = None, 
             ) -> tuple[list[ChatMessage], str | None]:
     """One page of a conversation, oldest first, ending before ``before``; and the next ``before``."""
     other = clean_user_id(other_id, "user_id")
-    end = "+" if before in (None, "") else "(" + format_stream_id(clean_since(before))
+    end = "+" if before in (None, "") else "(" + format_stream_id(client_position(before, "before"))
     try:
         entries = get_redis(realtime_settings.REDIS_ALIAS).xrevrange(
             conversation_key(user_id, other), max=end, min="-", count=limit)

@@ -21,7 +21,7 @@ from .delivery import adeliver, deliver
 from .errors import InvalidInput, Unavailable
 from .keys import notification_group, notifications_key
 from .metrics import NOTIFICATIONS
-from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,7 @@ async def apublish_notification(user_id: object, kind: str, title: str, data: An
 def _cursor(since: object | None) -> tuple[int, int] | None:
     if since in (None, ""):
         return None
-    try:
-        return parse_stream_id(since)
-    except InvalidStreamId as exc:
-        raise InvalidInput(str(exc), code="invalid_since") from None
+    return client_position(since, "since")
 
 
 def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | None
