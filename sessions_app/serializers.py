@@ -26,3 +26,11 @@ class DeviceSessionSerializer(serializers.Serializer):
 class PresenceSerializer(serializers.Serializer):
     online = serializers.BooleanField()
     last_seen = serializers.DateTimeField(allow_null=True)
+
+
+class MyPresenceSerializer(PresenceSerializer):
+    hidden = serializers.BooleanField(help_text="Other users see me offline, with no last_seen.")
+
+
+class PresenceSettingsSerializer(serializers.Serializer):
+    hidden = serializers.BooleanField()
