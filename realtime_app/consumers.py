@@ -7,9 +7,9 @@ through an explicit table, never by name, so a client cannot invoke channel-laye
 and any unexpected error while handling one, get an error frame and the socket stays open.
 
 What one socket may cost is bounded: frames per second (``FRAME_RATE_LIMIT``, ping included; a client
-that keeps going is closed with 1008), messages per sync (``REPLAY_PAGE_SIZE``, then ``"more": true``),
+that keeps going is closed with 4008), messages per sync (``REPLAY_PAGE_SIZE``, then ``"more": true``),
 one sync in flight at a time (``sync_in_progress``), bytes queued for a client that does not read
-(``MAX_OUTGOING_BYTES``, then 1008), and presence writes (at most one per ``HEARTBEAT_INTERVAL``).
+(``MAX_OUTGOING_BYTES``, then 4008), and presence writes (at most one per ``HEARTBEAT_INTERVAL``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
-from sessions_app.jwt.websocket import ReauthenticationFailed, RevocationMixin
+from sessions_app.jwt.websocket import CLOSE_POLICY_VIOLATION, ReauthenticationFailed, RevocationMixin
 
 from .backpressure import OutgoingBuffer
 from .chat import Replay, areplay, asend_message
@@ -41,8 +41,6 @@ from .presence import presence_backend
 from .streams import parse_stream_id
 
 logger = logging.getLogger(__name__)
-
-CLOSE_POLICY_VIOLATION = 1008
 
 
 class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
@@ -125,8 +123,12 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
                            self.channel_name, queued, limit)
             await self.close_for("not_reading", f"More than {limit} bytes queued; read your socket.")
 
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        # Channels' send_json calls super().send(), which would skip the override above.
+        await self.send(text_data=await self.encode_json(content), close=close)
+
     async def close_for(self, why: str, reason: str) -> None:
-        """Close with 1008 (policy violation) and a reason, and queue nothing more."""
+        """Close with 4008 (policy violation) and a reason, and queue nothing more."""
         if self.closing:
             return
         self.closing = True
@@ -176,7 +178,7 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
 
     async def handler_failed(self, message: dict[str, Any], exc: Exception) -> None:
         """A bug while handling a client frame: answer an error frame and keep the socket (RevocationMixin
-        logged it). Anything else (a channel-layer event) closes with 1011 so the client re-syncs."""
+        logged it). Anything else (a channel-layer event) closes with 4011 so the client re-syncs."""
         if message.get("type") == "websocket.receive" and not self.closing:
             await self.send_error("internal_error", "The frame could not be handled.")
         else:
@@ -231,7 +233,8 @@ class ChatConsumer(RealtimeConsumer):
     """``ws/chat/[?since=<id>[&with=<user id>]]``: send, receive and replay chat messages."""
 
     endpoint = "chat"
-    frame_handlers = {"ping": "frame_ping", "chat.message": "frame_chat_message", "chat.sync": "frame_chat_sync"}
+    frame_handlers = {**RealtimeConsumer.frame_handlers, "chat.message": "frame_chat_message",
+                      "chat.sync": "frame_chat_sync"}
 
     def socket_groups(self) -> list[str]:
         return [*super().socket_groups(), chat_group(self.scope["user"].pk)]
@@ -301,7 +304,7 @@ class NotificationConsumer(RealtimeConsumer):
     """``ws/notifications/[?since=<id>]``: live notifications of the connected user, with replay."""
 
     endpoint = "notifications"
-    frame_handlers = {"ping": "frame_ping", "notification.sync": "frame_notification_sync"}
+    frame_handlers = {**RealtimeConsumer.frame_handlers, "notification.sync": "frame_notification_sync"}
 
     def socket_groups(self) -> list[str]:
         return [*super().socket_groups(), notification_group(self.scope["user"].pk)]

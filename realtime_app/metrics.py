@@ -18,4 +18,4 @@ DELIVERY_FAILURES = Counter("winkr_realtime_delivery_failures",
 SYNC_PAGES = Counter("winkr_realtime_sync_pages", "Replay pages sent to sockets (chat.synced, notification.synced)",
                      ["endpoint"])
 CLOSED_SOCKETS = Counter("winkr_realtime_policy_closes",
-                         "Sockets closed with 1008 for what they cost (not_reading, frame_rate)", ["why"])
+                         "Sockets closed with 4008 for what they cost (not_reading, frame_rate)", ["why"])

@@ -48,9 +48,12 @@ from .conf import jwt_settings
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_TRY_AGAIN = 1013
+# Close codes, defined once for every socket. daphne closes through autobahn, whose sendClose() refuses any code
+# but 1000 and 3000-4999 from the application, so RFC 6455's 1008/1011/1013 become 4000 + that code.
+CLOSE_UNAUTHORIZED = 4401  # authenticate again (HTTP 401)
+CLOSE_POLICY_VIOLATION = 4008  # RFC 6455 1008: the client broke a limit (not reading, frame flood)
+CLOSE_INTERNAL_ERROR = 4011  # RFC 6455 1011: a server bug; reconnect and sync
+CLOSE_TRY_AGAIN = 4013  # RFC 6455 1013: Redis (the channel layer) unavailable; reconnect later
 REVOKED_EVENT = "jwt.revoked"
 
 
@@ -137,7 +140,7 @@ class RevocationMixin:
     Put it first in the bases. Consumers keep their own ``connect``; call ``self.accept(
     self.scope.get("jwt_subprotocol"))`` there so a subprotocol-token client gets its protocol back.
     Override :meth:`socket_groups` to join more groups, ``disconnect`` for your own cleanup (it runs
-    exactly once), and :meth:`handler_failed` to answer a failed handler otherwise than with 1011.
+    exactly once), and :meth:`handler_failed` to answer a failed handler otherwise than with 4011.
     """
 
     require_authentication = True
@@ -152,7 +155,7 @@ class RevocationMixin:
         return []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Channels' dispatch, plus a "try again" close (1013) when Redis fails under it, and cleanup always.
+        """Channels' dispatch, plus a "try again" close (4013) when Redis fails under it, and cleanup always.
 
         The channel layer can fail before any handler runs (the pub/sub layer subscribes the socket's
         channel first), while joining groups, or in its receive loop. Without this the application
@@ -179,13 +182,13 @@ class RevocationMixin:
         try:
             await super().dispatch(message)  # type: ignore[misc]
         except (StopConsumer, RedisError, OSError):
-            raise  # StopConsumer ends the socket; Redis failures close with 1013 in __call__
+            raise  # StopConsumer ends the socket; Redis failures close with 4013 in __call__
         except Exception as exc:
             logger.exception("Unexpected error handling a %s message on a WebSocket", message.get("type"))
             await self.handler_failed(message, exc)
 
     async def handler_failed(self, message: dict[str, Any], exc: Exception) -> None:
-        """A handler raised: by default close with 1011 (cleanup follows with the disconnect)."""
+        """A handler raised: by default close with 4011 (cleanup follows with the disconnect)."""
         await self.close(code=CLOSE_INTERNAL_ERROR)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:

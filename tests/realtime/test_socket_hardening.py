@@ -115,13 +115,13 @@ async def test_surrogates_and_handler_bugs_get_error_frames_and_cleanup_always_r
     assert heartbeats() == []
 
 
-async def test_a_failing_channel_layer_handler_closes_1011_with_cleanup(users, connect):
+async def test_a_failing_channel_layer_handler_closes_4011_with_cleanup(users, connect):
     alice = users["alice"]
     socket = await connect(alice)
-    # A malformed event (no "to"): chat_deliver raises. The socket closes with 1011 so the client re-syncs.
+    # A malformed event (no "to"): chat_deliver raises. The socket closes with 4011 so the client re-syncs.
     await get_channel_layer().group_send(chat_group(alice.pk), {"type": "chat.deliver",
                                                                 "message": {"from": str(alice.pk), "id": "1-0"}})
-    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 1011}
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4011}
     await socket.disconnect()
     assert not await services.ais_user_online(alice.pk)
     assert heartbeats() == []
