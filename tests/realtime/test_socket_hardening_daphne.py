@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from caching_app.connections import get_redis
 from realtime_app.keys import conversation_key, partners_key
 from sessions_app import services
+from tests.e2e.conftest import ROOT
 
 from .test_e2e_daphne import make_users, recv, socket
-from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,8 +50,8 @@ def metric(server, name: str, **labels: str) -> float:
     return total
 
 
-async def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate, what: str, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -140,7 +140,7 @@ async def test_a_client_that_does_not_read_live_traffic_is_closed_4008(daphne_fa
                        "the not-reading close")
         assert rss(server.process.pid) - before < 30 * MIB
         # Cleanup ran although the client never answered the close: presence is gone.
-        await wait_for(lambda: not services.is_user_online(bob["id"]), "bob offline", timeout=30)
+        await wait_for(lambda: not services.is_user_online(bob["id"]), "bob offline", within=30)
         with pytest.raises(ConnectionClosed):
             while True:
                 await asyncio.wait_for(ws.recv(), 10)
@@ -168,7 +168,7 @@ async def test_surrogates_and_boundary_ids_get_error_frames_and_leave_no_presenc
         assert await recv(ws) == {"type": "pong"}
         assert services.is_user_online(alice["id"])
     # Closed by the client: presence is released (on main the surrogate closed 1011 and the heartbeat kept it).
-    await wait_for(lambda: not services.is_user_online(alice["id"]), "alice offline", timeout=15)
+    await wait_for(lambda: not services.is_user_online(alice["id"]), "alice offline", within=15)
 
 
 # --- finding 9: frame rate and cheap pings -------------------------------------------------------------------
