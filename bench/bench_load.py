@@ -154,7 +154,8 @@ def run(bench) -> None:
     user_ids = make_users(http_users + ws_clients)
     workdir = Path(tempfile.mkdtemp(prefix="winkr-bench-load-"))
     server_env = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": bench.redis_url,
-                  "CHAT_RATE_LIMIT_REQUESTS": "1000000000"}
+                  "CHAT_RATE_LIMIT_REQUESTS": "1000000000",
+                  "REALTIME_FRAME_RATE_FRAMES": "1000000000"}
     results: dict[str, LoadResult] = {}
 
     with Daphne(workdir, server_env) as server:

@@ -126,7 +126,7 @@ def run(bench) -> None:
             server = Daphne(Path(tempfile.mkdtemp(prefix="bench-rt-")), {
                 "REDIS_URL": bench.redis_url, "DATABASE_URL": os.environ["DATABASE_URL"],
                 "REALTIME_CHANNEL_LAYER": name, "CHAT_RATE_LIMIT_REQUESTS": "1000000000",
-                "CHAT_STREAM_MAXLEN": "1000",
+                "REALTIME_FRAME_RATE_FRAMES": "1000000000", "CHAT_STREAM_MAXLEN": "1000",
             }).start()
             ours, raw = DaphnePath(server.port, sender, recipient), RawPath(LAYERS[name], bench.redis_url)
             try:

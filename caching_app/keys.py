@@ -50,3 +50,16 @@ def make_key(namespace: str, *parts: object, tag: object | None = None) -> str:
         pieces.append(hash_tag(tag))
     pieces.extend(escape_part(part) for part in parts)
     return SEPARATOR.join(pieces)
+
+
+# Channel-layer group names allow only ASCII letters, digits, "-", "_" and "." and < 100 characters (Channels
+# validates this). Plain ids (ints, UUIDs) stay readable; anything else, and every ``secret`` value (a session
+# key is a credential, and group names are visible to PUBSUB CHANNELS), becomes a digest of the whole value
+# (a cut-off prefix would put two values in one group). Plain parts never hold ".", so "h." marks the digest.
+def group_name(namespace: str, value: object, *, secret: bool = False) -> str:
+    """The one builder of channel-layer group names (realtime_app's user groups, sessions_app's revocation groups)."""
+    text = str(value)
+    plain = text and len(text) < 60 and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in text)
+    if secret or not plain:
+        text = "h." + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"{namespace}.{text}"

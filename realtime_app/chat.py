@@ -27,7 +27,8 @@ from .limits import acheck_chat_rate, check_chat_rate
 from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
 from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
 from .scripts import get_script
-from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .validation import require_utf8
 
 __all__ = ["ChatMessage", "Replay", "asend_message", "areplay", "clean_user_id", "history", "send_message"]
 
@@ -83,6 +84,7 @@ class ChatMessage:
 class Replay:
     messages: list[ChatMessage]
     lost: list[str]  # partners whose stream no longer reaches back to ``since``: resync from history
+    more: bool = False  # the page is not the end: sync again from the last message's cursor
 
 
 # --- validation (pure, shared by both twins) ---------------------------------------------------------
@@ -95,7 +97,7 @@ def clean_text(text: object) -> str:
     limit = int(realtime_settings.MAX_TEXT_LENGTH)
     if len(text) > limit:
         raise InvalidInput(f"'text' is longer than {limit} characters.", code="text_too_long")
-    return text
+    return require_utf8(text, "text", "invalid_text")
 
 
 def clean_client_id(value: object) -> str | None:
@@ -104,14 +106,7 @@ def clean_client_id(value: object) -> str | None:
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH:
         raise InvalidInput(f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters.",
                            code="invalid_client_id")
-    return value
-
-
-def clean_since(value: object) -> tuple[int, int]:
-    try:
-        return parse_stream_id(value)
-    except InvalidStreamId as exc:
-        raise InvalidInput(str(exc), code="invalid_since") from None
+    return require_utf8(value, "client_id", "invalid_client_id")
 
 
 def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
@@ -121,7 +116,7 @@ def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
     position, at, tag = str(value).partition("@")
     if at and not tag:
         raise InvalidInput("'since' cursor has no conversation after '@'.", code="invalid_since")
-    return clean_since(position), (tag if at else None)
+    return client_position(position, "since"), (tag if at else None)
 
 
 # --- storing ---------------------------------------------------------------------------------------------
@@ -254,7 +249,7 @@ def history(user_id: object, other_id: object, *, before: object | None = None, 
             ) -> tuple[list[ChatMessage], str | None]:
     """One page of a conversation, oldest first, ending before ``before``; and the next ``before``."""
     other = clean_user_id(other_id, "user_id")
-    end = "+" if before in (None, "") else "(" + format_stream_id(clean_since(before))
+    end = "+" if before in (None, "") else "(" + format_stream_id(client_position(before, "before"))
     try:
         entries = get_redis(realtime_settings.REDIS_ALIAS).xrevrange(
             conversation_key(user_id, other), max=end, min="-", count=limit)
@@ -272,15 +267,22 @@ def _after(cursor: tuple[int, int], cursor_tag: str | None, tag: str) -> str:
     return ("" if inclusive else "(") + format_stream_id(cursor)
 
 
-async def areplay(user_id: object, since: object, *, with_user: object | None = None) -> Replay:
-    """Every message of ``user_id``'s conversations after ``since``, in (id, conversation) order.
+async def areplay(user_id: object, since: object, *, with_user: object | None = None,
+                  limit: int | None = None) -> Replay:
+    """One page (at most ``limit``, default ``REPLAY_PAGE_SIZE``) of ``user_id``'s messages after ``since``,
+    in (id, conversation) order, with ``more`` set when the client should sync again from the page's last
+    cursor.
 
     ``since`` is a message's ``cursor`` (``<id>@<conversation>``, exact) or a bare stream id (which
     skips other conversations' messages carrying that very id). Conversations whose capped stream no
     longer reaches back to ``since`` are reported in ``lost`` (and their retained messages are still
     returned) so the client knows to refetch history.
+
+    All conversations are read in one pipeline: one round trip per Redis node however many partners
+    (redis-py's cluster pipeline groups the commands by node and sends to the nodes concurrently).
     """
     cursor, cursor_tag = clean_cursor(since)
+    limit = int(realtime_settings.REPLAY_PAGE_SIZE) if limit is None else limit
     client = get_async_redis(realtime_settings.REDIS_ALIAS)
     user = str(user_id)
     try:
@@ -289,22 +291,48 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
         else:
             raw = await client.zrangebyscore(partners_key(user), cursor[0] - CLOCK_SKEW_MARGIN_MS, "+inf")
             partners = [p.decode() for p in raw]
-        maxlen = int(realtime_settings.CHAT_STREAM_MAXLEN)
-        messages: list[ChatMessage] = []
-        lost: list[str] = []
+        if not partners:
+            return Replay([], [])
+        share = _share(limit, len(partners))
+        pipe = client.pipeline(transaction=False)
         for partner in partners:
             key = conversation_key(user, partner)
-            pipe = client.pipeline(transaction=False)
-            pipe.xrange(key, min=_after(cursor, cursor_tag, conversation_tag(user, partner)), max="+")
+            pipe.xrange(key, min=_after(cursor, cursor_tag, conversation_tag(user, partner)), max="+",
+                        count=share + 1)
             pipe.xinfo_stream(key)
-            results = await pipe.execute(raise_on_error=False)
-            entries, info = results
-            if isinstance(entries, Exception):
-                raise entries
-            if not isinstance(info, Exception) and cursor_lost(info, cursor, maxlen):
-                lost.append(partner)
-            messages.extend(ChatMessage.from_entry(i, f) for i, f in decode_entries(entries))
+        results = await pipe.execute(raise_on_error=False)
     except RedisError as exc:
         raise Unavailable("Chat storage is unavailable.") from exc
-    messages.sort(key=ChatMessage.sort_key)
-    return Replay(messages, lost)
+    maxlen = int(realtime_settings.CHAT_STREAM_MAXLEN)
+    batches: list[tuple[list[ChatMessage], bool]] = []
+    lost: list[str] = []
+    for partner, entries, info in zip(partners, results[::2], results[1::2], strict=True):
+        if isinstance(entries, Exception):
+            raise Unavailable("Chat storage is unavailable.") from entries
+        if not isinstance(info, Exception) and cursor_lost(info, cursor, maxlen):
+            lost.append(partner)
+        messages = [ChatMessage.from_entry(i, f) for i, f in decode_entries(entries)]
+        batches.append((messages[:share], len(messages) > share))
+    page, more = merge_page(batches, limit)
+    return Replay(page, lost, more)
+
+
+def _share(limit: int, conversations: int) -> int:
+    """Entries read per conversation for one page: the page split evenly, so one sync reads at most about
+    ``limit + 2 * conversations`` entries however long the conversations are."""
+    return max(1, -(-limit // conversations))
+
+
+def merge_page(batches: list[tuple[list[ChatMessage], bool]], limit: int) -> tuple[list[ChatMessage], bool]:
+    """Merge per-conversation batches (oldest first; ``True`` when that conversation has more) into a page.
+
+    Only messages up to the earliest "last read" of a conversation that has more are certain to be
+    the next ones in the merged order, so the page stops there (it still holds that conversation's whole
+    batch, so every page makes progress) or at ``limit``.
+    """
+    frontier = min((messages[-1].sort_key() for messages, has_more in batches if has_more and messages),
+                   default=None)
+    merged = sorted((m for messages, _ in batches for m in messages), key=ChatMessage.sort_key)
+    if frontier is not None:
+        merged = [m for m in merged if m.sort_key() <= frontier]
+    return merged[:limit], frontier is not None or len(merged) > limit

@@ -14,7 +14,7 @@ from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
 
 POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CHAT_STREAM_TTL",
                  "NOTIFICATION_STREAM_MAXLEN", "NOTIFICATION_STREAM_TTL", "MAX_PAGE_SIZE", "PRESENCE_TTL",
-                 "HEARTBEAT_INTERVAL", "CLIENT_ID_TTL")
+                 "HEARTBEAT_INTERVAL", "CLIENT_ID_TTL", "REPLAY_PAGE_SIZE", "MAX_OUTGOING_BYTES", "FRAME_ABUSE_LIMIT")
 
 
 @register(Tags.compatibility)
@@ -47,6 +47,11 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
                                            for k in ("requests", "window"))):
         errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
                             id="winkr_realtime.E004"))
+    frames = realtime_settings.user_settings.get("FRAME_RATE_LIMIT", REALTIME_DEFAULTS["FRAME_RATE_LIMIT"])
+    if not (isinstance(frames, dict) and all(isinstance(frames.get(k), int) and frames[k] > 0
+                                             for k in ("frames", "window"))):
+        errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E009"))
     ttl = realtime_settings.user_settings.get("PRESENCE_TTL", REALTIME_DEFAULTS["PRESENCE_TTL"])
     beat = realtime_settings.user_settings.get("HEARTBEAT_INTERVAL", REALTIME_DEFAULTS["HEARTBEAT_INTERVAL"])
     if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:

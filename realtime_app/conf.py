@@ -42,6 +42,16 @@ REALTIME_DEFAULTS: dict[str, Any] = {
     "PRESENCE_BACKEND": "realtime_app.presence.SessionsPresence",
     "PRESENCE_TTL": 60,
     "HEARTBEAT_INTERVAL": 20,
+    # Replay (chat.sync, notification.sync, ?since=): at most this many messages per sync; a full page ends
+    # with "more": true and the client syncs again from its cursor.
+    "REPLAY_PAGE_SIZE": 100,
+    # Bytes one socket may have queued in the server's write buffer (sent, not yet taken by the client);
+    # past it the socket is closed with 4008, so a client that never reads cannot hold the server's memory.
+    "MAX_OUTGOING_BYTES": 2 * 1024 * 1024,
+    # Client frames per socket (every frame, ping included): a bucket of "frames" refilled over "window"
+    # seconds. A frame over it gets a "rate_limited" error frame; ABUSE_LIMIT of those in a row close 4008.
+    "FRAME_RATE_LIMIT": {"frames": 60, "window": 10},
+    "FRAME_ABUSE_LIMIT": 100,
 }
 
 REALTIME_IMPORT_STRINGS = ("SEND_POLICY", "PRESENCE_BACKEND", "AUTH_MIDDLEWARE")

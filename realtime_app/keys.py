@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from caching_app.keys import make_key
+from caching_app.keys import group_name, make_key
 
 
 def conversation_tag(user_a: object, user_b: object) -> str:
@@ -39,21 +37,11 @@ def notifications_key(user_id: object) -> str:
     return make_key("notifications", tag=user_id)
 
 
-# Channel-layer group names allow only ASCII letters, digits, "-", "_" and "." and < 100 characters (channels
-# validates this), which user primary keys (ints, UUIDs) satisfy; anything else becomes a digest of the whole id
-# (a cut-off prefix would put two users in one group). Plain parts never hold ".", so "h." marks the digest.
-def _group_part(user_id: object) -> str:
-    text = str(user_id)
-    if text and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in text) and len(text) < 60:
-        return text
-    return "h." + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
 def chat_group(user_id: object) -> str:
     """Every open chat socket of one user."""
-    return f"winkr.chat.{_group_part(user_id)}"
+    return group_name("winkr.chat", user_id)
 
 
 def notification_group(user_id: object) -> str:
     """Every open notification socket of one user."""
-    return f"winkr.notif.{_group_part(user_id)}"
+    return group_name("winkr.notif", user_id)

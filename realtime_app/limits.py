@@ -1,6 +1,9 @@
-"""The chat rate limit: one exact sliding-window check (ratelimit_app) per message sent."""
+"""The chat rate limit (one exact sliding-window check in ratelimit_app per message) and the per-socket frame rate."""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 from ratelimit_app.limiter import RateLimitConfig, RateLimitResult, acheck_rate_limit, check_rate_limit
 
@@ -26,3 +29,33 @@ def check_chat_rate(user_id: object) -> float | None:
 async def acheck_chat_rate(user_id: object) -> float | None:
     """Async twin of :func:`check_chat_rate` (no thread hop in the consumer)."""
     return _wait(await acheck_rate_limit(chat_rate_config(), str(user_id)))
+
+
+class FrameBudget:
+    """Per-socket frame rate: a token bucket of ``FRAME_RATE_LIMIT['frames']`` refilled over its ``window``.
+
+    In process, not in Redis: a socket lives in one process, and a limit that cost a Redis call per frame
+    would itself be the flood it guards against. ``refused_in_a_row`` counts frames refused since the last
+    accepted one, so the consumer can close a client that keeps going (``FRAME_ABUSE_LIMIT``).
+    """
+
+    def __init__(self, clock: Any = time.monotonic):
+        limit = realtime_settings.FRAME_RATE_LIMIT
+        self.capacity = float(limit["frames"])
+        self.rate = self.capacity / float(limit["window"])
+        self.tokens = self.capacity
+        self.clock = clock
+        self.stamp = clock()
+        self.refused_in_a_row = 0
+
+    def take(self) -> float | None:
+        """``None`` when the frame may be handled, else the seconds until the next one may."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused_in_a_row = 0
+            return None
+        self.refused_in_a_row += 1
+        return (1 - self.tokens) / self.rate

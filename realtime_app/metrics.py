@@ -15,3 +15,7 @@ RESYNCS = Counter("winkr_realtime_resync_required", "Replays that could not reac
                   ["stream"])
 DELIVERY_FAILURES = Counter("winkr_realtime_delivery_failures",
                             "Stored messages whose live delivery through the channel layer failed", ["what"])
+SYNC_PAGES = Counter("winkr_realtime_sync_pages", "Replay pages sent to sockets (chat.synced, notification.synced)",
+                     ["endpoint"])
+CLOSED_SOCKETS = Counter("winkr_realtime_policy_closes",
+                         "Sockets closed with 4008 for what they cost (not_reading, frame_rate)", ["why"])

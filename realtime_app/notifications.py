@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
@@ -21,7 +21,8 @@ from .delivery import adeliver, deliver
 from .errors import InvalidInput, Unavailable
 from .keys import notification_group, notifications_key
 from .metrics import NOTIFICATIONS
-from .streams import InvalidStreamId, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time
+from .validation import require_utf8
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ class Notification:
 def _fields(kind: str, title: str, data: Any) -> dict[str, str]:
     if not isinstance(kind, str) or not kind:
         raise InvalidInput("'kind' must be a non-empty string.", code="invalid_kind")
-    return {"kind": kind, "title": str(title), "data": json.dumps(data, cls=DjangoJSONEncoder)}
+    return {"kind": require_utf8(kind, "kind", "invalid_kind"),
+            "title": require_utf8(str(title), "title", "invalid_title"),
+            "data": json.dumps(data, cls=DjangoJSONEncoder)}
 
 
 def _store(pipe: Any, user_id: object, fields: dict[str, str]) -> None:
@@ -91,47 +94,55 @@ async def apublish_notification(user_id: object, kind: str, title: str, data: An
 def _cursor(since: object | None) -> tuple[int, int] | None:
     if since in (None, ""):
         return None
-    try:
-        return parse_stream_id(since)
-    except InvalidStreamId as exc:
-        raise InvalidInput(str(exc), code="invalid_since") from None
+    return client_position(since, "since")
 
 
-def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | None
-            ) -> tuple[list[Notification], bool]:
+class NotificationPage(NamedTuple):
+    items: list[Notification]
+    lost: bool  # entries after ``since`` were trimmed away: the client must resync
+    more: bool  # the page is full: read again from its last id
+
+
+def _read(pipe: Any, user_id: object, cursor: tuple[int, int] | None, limit: int | None) -> None:
+    key = notifications_key(user_id)
+    # One entry over the page tells whether there is more.
+    pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+",
+                count=None if limit is None else limit + 1)
+    pipe.xinfo_stream(key)
+
+
+def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | None, limit: int | None
+            ) -> NotificationPage:
     if isinstance(entries, Exception):
         raise entries
     items = [Notification.from_entry(user_id, i, f) for i, f in decode_entries(entries)]
     lost = (cursor is not None and not isinstance(info, Exception)
             and cursor_lost(info, cursor, int(realtime_settings.NOTIFICATION_STREAM_MAXLEN)))
-    return items, lost
+    more = limit is not None and len(items) > limit
+    return NotificationPage(items[:limit] if more else items, lost, more)
 
 
 def notifications_since(user_id: object, since: object | None = None, limit: int | None = None
-                        ) -> tuple[list[Notification], bool]:
-    """Notifications after ``since`` (all retained ones without it), oldest first, and whether some were lost."""
+                        ) -> NotificationPage:
+    """Notifications after ``since`` (all retained ones without it), oldest first, at most ``limit``."""
     cursor = _cursor(since)
-    key = notifications_key(user_id)
     try:
         pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+", count=limit)
-        pipe.xinfo_stream(key)
+        _read(pipe, user_id, cursor, limit)
         entries, info = pipe.execute(raise_on_error=False)
-        return _result(user_id, entries, info, cursor)
+        return _result(user_id, entries, info, cursor, limit)
     except RedisError as exc:
         raise Unavailable("Notification storage is unavailable.") from exc
 
 
 async def anotifications_since(user_id: object, since: object | None = None, limit: int | None = None
-                               ) -> tuple[list[Notification], bool]:
+                               ) -> NotificationPage:
     """Async twin of :func:`notifications_since`."""
     cursor = _cursor(since)
-    key = notifications_key(user_id)
     try:
         pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+", count=limit)
-        pipe.xinfo_stream(key)
+        _read(pipe, user_id, cursor, limit)
         entries, info = await pipe.execute(raise_on_error=False)
-        return _result(user_id, entries, info, cursor)
+        return _result(user_id, entries, info, cursor, limit)
     except RedisError as exc:
         raise Unavailable("Notification storage is unavailable.") from exc

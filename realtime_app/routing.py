@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from .conf import realtime_settings
 from .consumers import ChatConsumer, NotificationConsumer
+from .origin import SameOriginValidator
 
 websocket_urlpatterns = [
     path("ws/chat/", ChatConsumer.as_asgi()),
@@ -18,6 +18,7 @@ websocket_urlpatterns = [
 
 
 def websocket_application() -> Any:
-    """Origin check (ALLOWED_HOSTS), then authentication (``AUTH_MIDDLEWARE``), then the routes."""
+    """Origin check (scheme, host and port: :mod:`realtime_app.origin`), then authentication
+    (``AUTH_MIDDLEWARE``), then the routes."""
     auth_stack = realtime_settings.AUTH_MIDDLEWARE
-    return AllowedHostsOriginValidator(auth_stack(URLRouter(websocket_urlpatterns)))
+    return SameOriginValidator(auth_stack(URLRouter(websocket_urlpatterns)))

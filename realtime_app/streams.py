@@ -1,7 +1,9 @@
 """Helpers over capped Redis Streams: ids, entries, and whether a cursor fell off the capped end.
 
 Stream ids (``<ms>-<seq>``) are what clients hold as cursors; every id a client sends is parsed
-here before it reaches Redis.
+here before it reaches Redis (:func:`client_position`), so Redis never answers a ``ResponseError`` to
+client input: both parts must fit in 64 bits, and an exclusive bound must leave room for an entry
+(nothing comes after ``2^64-1-2^64-1``, nothing before ``0-0``; Redis refuses those intervals).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+MAX_PART = 2**64 - 1
+FIRST_ID = (0, 0)
+LAST_ID = (MAX_PART, MAX_PART)
 
 
 class InvalidStreamId(ValueError):
@@ -24,9 +29,32 @@ def parse_stream_id(value: object) -> tuple[int, int]:
     if not match:
         raise InvalidStreamId(f"{text[:40]!r} is not a stream id (want <milliseconds>-<sequence>)")
     ms, seq = int(match.group(1)), int(match.group(2) or 0)
-    if ms >= 2**64 or seq >= 2**64:
-        raise InvalidStreamId(f"{text[:40]!r} is out of range")
+    if ms > MAX_PART or seq > MAX_PART:
+        raise InvalidStreamId(f"{text[:40]!r} is out of range (each part at most {MAX_PART})")
     return ms, seq
+
+
+def client_position(value: object, field: str) -> tuple[int, int]:
+    """A stream id a client sent as the exclusive bound of a range read, or :class:`InvalidInput`.
+
+    ``field`` is ``"since"`` (read after it: XRANGE ``(<id>``) or ``"before"`` (read before it:
+    XREVRANGE ``(<id>``); the error code is ``invalid_<field>``. The one parser for every such
+    id, on REST and sockets alike.
+    """
+    from .errors import InvalidInput
+
+    code = f"invalid_{field}"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInput(f"'{field}' must be a stream id.", code=code)
+    try:
+        position = parse_stream_id(value)
+    except InvalidStreamId as exc:
+        raise InvalidInput(f"'{field}': {exc}.", code=code) from None
+    if field == "since" and position == LAST_ID:
+        raise InvalidInput(f"'{field}': nothing can come after {format_stream_id(LAST_ID)}.", code=code)
+    if field == "before" and position == FIRST_ID:
+        raise InvalidInput(f"'{field}': nothing can come before 0-0.", code=code)
+    return position
 
 
 def format_stream_id(parts: tuple[int, int]) -> str:

@@ -94,14 +94,15 @@ class NotificationsView(APIView):
             "notifications": serializers.ListField(child=serializers.DictField()),
             "resync_required": serializers.BooleanField(),
             "last_id": serializers.CharField(allow_null=True),
+            "more": serializers.BooleanField(help_text="The page is full: read again with since=last_id."),
         }),
     )
     def get(self, request: Request) -> Response:
         since = request.query_params.get("since")
         try:
-            items, lost = notifications.notifications_since(request.user.pk, since, limit=page_size(request))
+            items, lost, more = notifications.notifications_since(request.user.pk, since, limit=page_size(request))
         except RealtimeError as exc:
             return error_response(exc)
         last_id = items[-1].id if items else (since or None)
         return Response({"notifications": [item.as_frame() for item in items], "resync_required": lost,
-                         "last_id": last_id})
+                         "last_id": last_id, "more": more})

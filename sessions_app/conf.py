@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "ACTIVITY_UPDATE_INTERVAL": 60,
     # How long last_seen is remembered after the user's last activity.
     "LAST_SEEN_TTL": 30 * 86400,
+    # Another user reads last_seen rounded down to this many seconds (a dating app must not publish a
+    # user's activity to the millisecond); the user themselves read it exact. 0 disables the rounding.
+    "LAST_SEEN_PRECISION": 5 * 60,
     # Default heartbeat TTL of a realtime connection (mark_connection_alive).
     "CONNECTION_TTL": 60,
     # Redis alias holding sessions and presence: data that must never be evicted.
@@ -42,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
 
 POSITIVE_INTS = ("SESSION_TTL", "CLEANUP_INTERVAL", "ONLINE_WINDOW", "LAST_SEEN_TTL", "CONNECTION_TTL",
                  "ADMIN_PAGE_SIZE")
-NON_NEGATIVE_INTS = ("MAX_SESSIONS_PER_USER", "ACTIVITY_UPDATE_INTERVAL")
+NON_NEGATIVE_INTS = ("MAX_SESSIONS_PER_USER", "ACTIVITY_UPDATE_INTERVAL", "LAST_SEEN_PRECISION")
 
 sessions_settings = AppSettings("WINKR_SESSIONS", DEFAULTS)
 

@@ -135,3 +135,8 @@ def cleanup_lock_key() -> str:
 def user_keys(tag: str) -> list[str]:
     """The per-user keys most scripts take, in the order the scripts expect them."""
     return [user_index_key(tag), presence_key(tag), last_seen_key(tag)]
+
+
+def presence_hidden_key(tag: str) -> str:
+    """Set when the user hides their online status from other users (a setting: no TTL)."""
+    return make_key(PRESENCE, "hidden", tag=tag)

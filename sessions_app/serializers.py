@@ -1,5 +1,7 @@
 """Response shapes of the sessions API (also the OpenAPI schema drf-spectacular publishes)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 
@@ -26,3 +28,20 @@ class DeviceSessionSerializer(serializers.Serializer):
 class PresenceSerializer(serializers.Serializer):
     online = serializers.BooleanField()
     last_seen = serializers.DateTimeField(allow_null=True)
+
+
+class MyPresenceSerializer(PresenceSerializer):
+    hidden = serializers.BooleanField(help_text="Other users see me offline, with no last_seen.")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only: DRF's BooleanField also reads 0, "yes" and "off", which the schema does not allow."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class PresenceSettingsSerializer(serializers.Serializer):
+    hidden = StrictBooleanField()

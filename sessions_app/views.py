@@ -15,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
+from . import services, visibility
 from .jwt.claims import SESSION_CLAIM
-from .serializers import DeviceSessionSerializer, PresenceSerializer
+from .serializers import DeviceSessionSerializer, MyPresenceSerializer, PresenceSerializer, PresenceSettingsSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,11 @@ class SessionDetailView(SessionStoreAPIView):
 
 
 class PresenceView(SessionStoreAPIView):
-    """``GET /api/users/{id}/presence/``: ``{"online": bool, "last_seen": iso8601|null}``."""
+    """``GET /api/users/{id}/presence/``: ``{"online": bool, "last_seen": iso8601|null}``.
+
+    Another user's view (:func:`sessions_app.visibility.presence_for`): ``last_seen`` rounded down to
+    ``LAST_SEEN_PRECISION``, and offline with no ``last_seen`` when they hide their status.
+    """
 
     @extend_schema(responses=PresenceSerializer)
     def get(self, request: Request, user_id: str) -> Response:
@@ -82,5 +86,20 @@ class PresenceView(SessionStoreAPIView):
             pk = None
         if pk is None:
             raise NotFound(_("No such user."), code="user_not_found")
-        seen = services.last_seen(pk)
-        return Response({"online": services.is_user_online(pk), "last_seen": seen.isoformat() if seen else None})
+        return Response(visibility.presence_for(request.user.pk, pk))
+
+
+class MyPresenceView(SessionStoreAPIView):
+    """``GET /api/users/me/presence/``: my exact presence and ``hidden``; ``PATCH {"hidden": bool}``: hide my
+    online status from everyone else (they see me offline, with no last_seen)."""
+
+    @extend_schema(responses=MyPresenceSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(visibility.presence_for(request.user.pk, request.user.pk))
+
+    @extend_schema(request=PresenceSettingsSerializer, responses=MyPresenceSerializer)
+    def patch(self, request: Request) -> Response:
+        settings = PresenceSettingsSerializer(data=request.data)
+        settings.is_valid(raise_exception=True)
+        visibility.set_presence_hidden(request.user.pk, settings.validated_data["hidden"])
+        return Response(visibility.presence_for(request.user.pk, request.user.pk))

@@ -226,6 +226,7 @@ WINKR_SESSIONS = {
     "MAX_SESSIONS_PER_USER": env_int("MAX_SESSIONS_PER_USER", 10),
     "ONLINE_WINDOW": env_duration("SESSION_ONLINE_WINDOW", 5 * 60),
     "ACTIVITY_UPDATE_INTERVAL": env_duration("SESSION_ACTIVITY_UPDATE_INTERVAL", 60),
+    "LAST_SEEN_PRECISION": env_duration("PRESENCE_LAST_SEEN_PRECISION", 5 * 60),
 }
 
 # --- JWT (simplejwt; revocation in sessions_app) -------------------------------------------
@@ -321,6 +322,11 @@ WINKR_REALTIME: dict = {
                         "window": env_int("CHAT_RATE_LIMIT_WINDOW", 10)},
     "PRESENCE_TTL": env_int("PRESENCE_TTL", 60),
     "HEARTBEAT_INTERVAL": env_int("PRESENCE_HEARTBEAT_INTERVAL", 20),
+    "REPLAY_PAGE_SIZE": env_int("REALTIME_REPLAY_PAGE_SIZE", 100),
+    "MAX_OUTGOING_BYTES": env_int("REALTIME_MAX_OUTGOING_BYTES", 2 * 1024 * 1024),
+    "FRAME_RATE_LIMIT": {"frames": env_int("REALTIME_FRAME_RATE_FRAMES", 60),
+                         "window": env_int("REALTIME_FRAME_RATE_WINDOW", 10)},
+    "FRAME_ABUSE_LIMIT": env_int("REALTIME_FRAME_ABUSE_LIMIT", 100),
 }
 
 # --- health_app -------------------------------------------------------------------------------

@@ -12,3 +12,10 @@ def counting_allow(sender, recipient) -> bool:
     """Allows everyone and records each call: the policy runs only when the database is asked."""
     LOOKUPS.append((sender.username, recipient.username))
     return True
+
+
+def explode_for_carol(sender, recipient) -> bool:
+    """A policy with a bug for one recipient: the consumer must answer an error frame, not crash."""
+    if recipient.username == "carol":
+        raise RuntimeError("policy bug")
+    return True

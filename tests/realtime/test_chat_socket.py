@@ -96,7 +96,8 @@ async def test_reconnect_with_since_gets_exactly_the_missed_messages_in_order(us
 
     assert [f["id"] for f in frames[:-1]] == missed
     assert [f["text"] for f in frames[:-1]] == [f"missed {i}" for i in range(5)]
-    assert frames[-1] == {"type": "chat.synced", "count": 5, "last_id": missed[-1], "cursor": frames[-2]["cursor"]}
+    assert frames[-1] == {"type": "chat.synced", "count": 5, "last_id": missed[-1], "cursor": frames[-2]["cursor"],
+                          "more": False}
     # Live delivery resumes after the replay, once.
     live = (await send(alice_socket, bob.pk, "live"))["id"]
     assert (await back.receive_json_from(timeout=2))["id"] == live
@@ -152,7 +153,7 @@ async def test_since_older_than_the_capped_stream_asks_for_resync(users, connect
     recent = replayed[-1]
     await bob_socket.send_json_to({"type": "chat.sync", "since": recent})
     assert await receive_until(bob_socket, "chat.synced") == [
-        {"type": "chat.synced", "count": 0, "last_id": recent, "cursor": recent}]
+        {"type": "chat.synced", "count": 0, "last_id": recent, "cursor": recent, "more": False}]
 
 
 async def test_revocation_event_closes_with_4401(users, connect):

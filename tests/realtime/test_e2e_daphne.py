@@ -71,7 +71,8 @@ async def test_chat_across_two_daphne_processes_and_replay_after_reconnect(daphn
         frames = [await recv(bob_ws) for _ in range(4)]
         assert [f["id"] for f in frames[:3]] == missed
         assert [f["text"] for f in frames[:3]] == ["m0", "m1", "m2"]
-        assert frames[3] == {"type": "chat.synced", "count": 3, "last_id": missed[-1], "cursor": frames[2]["cursor"]}
+        assert frames[3] == {"type": "chat.synced", "count": 3, "last_id": missed[-1], "cursor": frames[2]["cursor"],
+                             "more": False}
 
 
 async def test_unauthenticated_socket_closes_with_4401(daphne_factory):

@@ -101,7 +101,7 @@ async def test_redis_down_gives_an_error_frame_and_the_socket_survives(users, co
 @pytest.mark.parametrize("backend", ["RedisPubSubChannelLayer", "RedisChannelLayer"])
 async def test_channel_layer_down_at_connect_closes_with_try_again(users, spawn_redis, use_redis, settings, backend):
     """The layer cannot make the socket's channel (pub/sub) or join its groups (core): the client gets close
-    code 1013 (try again), not a crashed application."""
+    code 4013 (1013 "try again" in the application range daphne can send), not a crashed application."""
     from channels.routing import URLRouter
     from channels.testing import WebsocketCommunicator
 
@@ -115,7 +115,7 @@ async def test_channel_layer_down_at_connect_closes_with_try_again(users, spawn_
     socket.scope["user"] = users["alice"]
     connected, _ = await socket.connect(timeout=30)
     assert connected
-    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 1013}
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4013}
     await socket.disconnect()
 
 

@@ -68,7 +68,7 @@ def test_rest_errors_are_json_with_codes(users):
          "invalid_recipient"),
         (client.get(url + "?limit=0"), 400, "invalid_limit"),
         (client.get(url + "?limit=x"), 400, "invalid_limit"),
-        (client.get(url + "?before=nope"), 400, "invalid_since"),
+        (client.get(url + "?before=nope"), 400, "invalid_before"),  # was invalid_since: the wrong field named
         (client.get("/api/notifications/?since=nope"), 400, "invalid_since"),
     ]
     for response, status, code in cases:
