@@ -15,3 +15,8 @@ RESYNCS = Counter("winkr_realtime_resync_required", "Replays that could not reac
                   ["stream"])
 DELIVERY_FAILURES = Counter("winkr_realtime_delivery_failures",
                             "Stored messages whose live delivery through the channel layer failed", ["what"])
+LAYER_RESUBSCRIBES = Counter("winkr_realtime_layer_resubscribes",
+                             "Channel-layer subscriptions re-established (open sockets replay what they missed)",
+                             ["layer"])
+LAYER_DROPPED = Counter("winkr_realtime_layer_dropped",
+                        "Events dropped because a channel's in-process queue was full", ["layer"])
