@@ -138,9 +138,15 @@ class ShardedSubscriber:
         self.nodes: dict[str, _NodeSubscriber] = {}
         self.home: dict[str, str] = {}  # name -> node name
         self.lock = asyncio.Lock()
+        # While channels move to a new owner, what it already delivers is held back until the sockets got
+        # the resubscription notice, so their replay comes before the live messages that follow it.
+        self.held: list[tuple[str, bytes]] | None = None
 
     def on_message(self, name: str, data: bytes) -> None:
-        self.layer.on_message(name, data)
+        if self.held is not None:
+            self.held.append((name, data))
+        else:
+            self.layer.on_message(name, data)
 
     def on_resubscribed(self) -> None:
         self.layer.notify_resubscribed()
@@ -189,29 +195,40 @@ class ShardedSubscriber:
                 delay = min(delay * 2, RECOVERY_DELAY_CAP)
         moved = False
         async with self.lock:
-            for name in names:
-                if self.home.get(name) != subscriber.node_name:
-                    continue  # unsubscribed (or already moved) meanwhile
-                node = self.cluster.get_node_from_key(name)
-                if node.name == subscriber.node_name:
-                    continue
-                subscriber.names.discard(name)
-                _forget_locally(subscriber.pubsub, name)
-                try:
-                    await self._subscribe_on_owner(name)
-                    moved = True
-                except LINK_ERRORS as exc:  # the new owner is not reachable yet: keep it here, retry later
-                    logger.warning("Could not subscribe %s on %s yet (%r)", name, node.name, exc)
-                    subscriber.names.add(name)
-                    self.home[name] = subscriber.node_name
-            if not subscriber.names and self.nodes.get(subscriber.node_name) is subscriber:
-                del self.nodes[subscriber.node_name]
-                subscriber.task = None  # we are running in it: let it end after this call
-                asyncio.ensure_future(subscriber.close())
-        if moved:
-            self.on_resubscribed()
-        elif subscriber.names:
+            self.held = []
+            try:
+                moved = await self._move(subscriber, names)
+            finally:
+                held, self.held = self.held, None
+                if moved:
+                    self.on_resubscribed()
+                for name, data in held:
+                    self.layer.on_message(name, data)
+        if not moved and subscriber.names:
             await asyncio.sleep(delay)  # same owner, still down: wait before redis-py retries the node
+
+    async def _move(self, subscriber: _NodeSubscriber, names: list[str]) -> bool:
+        moved = False
+        for name in names:
+            if self.home.get(name) != subscriber.node_name:
+                continue  # unsubscribed (or already moved) meanwhile
+            node = self.cluster.get_node_from_key(name)
+            if node.name == subscriber.node_name:
+                continue
+            subscriber.names.discard(name)
+            _forget_locally(subscriber.pubsub, name)
+            try:
+                await self._subscribe_on_owner(name)
+                moved = True
+            except LINK_ERRORS as exc:  # the new owner is not reachable yet: keep it here, retry later
+                logger.warning("Could not subscribe %s on %s yet (%r)", name, node.name, exc)
+                subscriber.names.add(name)
+                self.home[name] = subscriber.node_name
+        if not subscriber.names and self.nodes.get(subscriber.node_name) is subscriber:
+            del self.nodes[subscriber.node_name]
+            subscriber.task = None  # we are running in it: its read loop ends when this returns
+            asyncio.ensure_future(subscriber.close())
+        return moved
 
     async def close(self) -> None:
         async with self.lock:
