@@ -72,6 +72,7 @@ class _NodeSubscriber:
         self.pubsub = self.client.pubsub()
         watch_reconnects(self.pubsub, owner.on_resubscribed)
         self.task: asyncio.Task | None = None
+        self.down = False  # logged once per outage
 
     async def ssubscribe(self, name: str) -> None:
         await self.pubsub.ssubscribe(name)
@@ -92,8 +93,9 @@ class _NodeSubscriber:
                 message = await self.pubsub.get_message(timeout=READ_WAIT)
             except LINK_ERRORS as exc:
                 # redis-py already retried reconnecting to this node: its slots may have a new owner.
-                logger.warning("Sharded pub/sub connection to %s lost (%r); re-homing its channels",
-                               self.node_name, exc)
+                logger.log(logging.DEBUG if self.down else logging.WARNING,
+                           "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
+                self.down = True
                 await self.owner.rehome(self, list(self.names))
                 if not self.names:
                     return
@@ -104,6 +106,7 @@ class _NodeSubscriber:
                 if not self.names:
                     return
                 continue
+            self.down = False
             if message is None:
                 continue
             kind = message["type"]
@@ -286,7 +289,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         await self.subscriber.subscribe(channel)
 
     async def send(self, channel: str, message: dict) -> None:
-        self.facade.require_valid_channel_name(channel)
+        self.facade.require_valid_channel(channel)
         await self.cluster.spublish(channel, self.facade.serialize(message))
 
     async def new_channel(self, prefix: str = "specific.") -> str:
@@ -295,7 +298,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         return channel
 
     async def receive(self, channel: str) -> dict:
-        self.facade.require_valid_channel_name(channel)
+        self.facade.require_valid_channel(channel)
         if channel not in self.channels:
             await self._open(channel)
         queue = self.channels[channel]
@@ -318,7 +321,7 @@ class ClusterLoopLayer(ResubscribeNotices):
 
     async def group_add(self, group: str, channel: str) -> None:
         self.facade.require_valid_group_name(group)
-        self.facade.require_valid_channel_name(channel)
+        self.facade.require_valid_channel(channel)
         if channel not in self.channels:
             raise RuntimeError("group_add() takes a channel that exists in-process "
                                "(self.channel_layer.group_add(group, self.channel_name)).")
@@ -372,6 +375,12 @@ class ClusterChannelLayer(BaseChannelLayer):
 
     def serialize(self, message: dict) -> bytes:
         return self._serializer.serialize(message)
+
+    def require_valid_channel(self, channel: str) -> None:
+        """Channels' name rules, applied after our prefix (which may hold a ':' like every winkr key)."""
+        if isinstance(channel, str) and channel.startswith(self.prefix):
+            channel = channel[len(self.prefix):]
+        self.require_valid_channel_name(channel)
 
     def deserialize(self, data: bytes) -> dict:
         return self._serializer.deserialize(data)
