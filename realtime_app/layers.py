@@ -52,8 +52,8 @@ def host_for_alias(config: RedisAliasConfig, *, pubsub: bool) -> dict[str, Any]:
         if not pubsub:
             raise ImproperlyConfigured(
                 f"WINKR_REDIS[{config.alias!r}] is a Redis Cluster: channels_redis' RedisChannelLayer cannot "
-                "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.layers."
-                "RedisPubSubChannelLayer, whose PUBLISH/SUBSCRIBE reach the whole cluster from any node."
+                "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.cluster_layer."
+                "ClusterChannelLayer (sharded pub/sub, REALTIME_CHANNEL_LAYER=cluster)."
             )
         node = config.cluster_nodes[0] if config.cluster_nodes else None
         host, port = (node.host, node.port) if node else (config.host, config.port)
