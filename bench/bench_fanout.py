@@ -7,7 +7,8 @@ daphne processes would hold; the receiver holds every socket's channel):
 - a local 3-master Redis Cluster: ours (realtime_app.cluster_layer, SPUBLISH to the group's shard) and
   channels_redis' pub/sub layer on one node of it (what a Cluster deployment had before: PUBLISH is
   broadcast to every node over the cluster bus).
-The figure per case is µs per fan-out (send + all N receives), timed alternately in one loop.
+The figures per case are µs per fan-out (send + all N receives): block means timed alternately (the
+harness' comparison), and p50 / p99 of single fan-outs with the layers interleaved.
 """
 
 from __future__ import annotations
@@ -70,12 +71,14 @@ def measure(bench, loop, where: str, layers: dict[str, object], ours: str) -> di
                               ours=lambda p=paths[ours]: loop.run_until_complete(p.once()),
                               anchor=lambda p=path: loop.run_until_complete(p.once()), anchor_name=name,
                               number=number)
-            for name, path in paths.items():
-                samples = []
-                for _ in range(number):
+            # Single fan-outs, the layers interleaved so a load spike on the shared machine hits all of them.
+            timed: dict[str, list[float]] = {name: [] for name in paths}
+            for _ in range(number):
+                for name, path in paths.items():
                     start = time.perf_counter()
                     loop.run_until_complete(path.once())
-                    samples.append((time.perf_counter() - start) * 1e6)
+                    timed[name].append((time.perf_counter() - start) * 1e6)
+            for name, samples in timed.items():
                 samples.sort()
                 medians[f"{name}, {size}"] = statistics.median(samples)
                 bench.figure("Fan-out", f"{where}, {label}, {name}: p50 / p99",
