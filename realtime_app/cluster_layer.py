@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from typing import Any
 
 import redis.asyncio
@@ -73,6 +74,9 @@ class _NodeSubscriber:
         watch_reconnects(self.pubsub, owner.on_resubscribed)
         self.task: asyncio.Task | None = None
         self.down = False  # logged once per outage
+        # SUNSUBSCRIBEs we sent and whose confirmation has not been read: any other sunsubscribe comes from
+        # the server (slot migrated away), also when a name was left and joined again in quick succession.
+        self.leaving: Counter[str] = Counter()
 
     async def ssubscribe(self, name: str) -> None:
         await self.pubsub.ssubscribe(name)
@@ -84,6 +88,7 @@ class _NodeSubscriber:
         self.names.discard(name)
         try:
             await self.pubsub.sunsubscribe(name)
+            self.leaving[name] += 1
         except LINK_ERRORS:
             _forget_locally(self.pubsub, name)
 
@@ -106,6 +111,10 @@ class _NodeSubscriber:
                 if not self.names:
                     return
                 continue
+            except Exception:  # a bug must not silence this node's channels for good
+                logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
+                await asyncio.sleep(READ_WAIT)
+                continue
             self.down = False
             if message is None:
                 continue
@@ -113,12 +122,17 @@ class _NodeSubscriber:
             name = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
             if kind == "smessage":
                 self.owner.on_message(name, message["data"])
-            elif kind == "sunsubscribe" and name in self.names:
-                # Not asked for: the server dropped us because the slot moved to another shard.
-                _forget_locally(self.pubsub, name)
-                await self.owner.rehome(self, [name])
-                if not self.names:
-                    return
+            elif kind == "sunsubscribe":
+                if self.leaving[name] > 0:
+                    self.leaving[name] -= 1
+                    if not self.leaving[name]:
+                        del self.leaving[name]
+                elif name in self.names:
+                    # Not asked for: the server dropped us because the slot moved to another shard.
+                    _forget_locally(self.pubsub, name)
+                    await self.owner.rehome(self, [name])
+                    if not self.names:
+                        return
 
     async def close(self) -> None:
         if self.task is not None:

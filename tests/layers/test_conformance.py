@@ -177,3 +177,14 @@ def test_one_layer_object_serves_several_event_loops(kind):
         thread.join(WAIT * 3)
     assert not thread.is_alive()
     assert received == [{"type": "direct"}, {"type": "group"}]
+
+
+async def test_leaving_and_joining_again_at_once_keeps_the_membership(layer):
+    channel = await layer.new_channel()
+    for _ in range(5):
+        await layer.group_add("conformance.flap", channel)
+        await layer.group_discard("conformance.flap", channel)
+    await layer.group_add("conformance.flap", channel)
+    await layer.group_send("conformance.flap", {"type": "still in"})
+    assert await receive(layer, channel) == {"type": "still in"}
+    await nothing_arrives(layer, channel)
