@@ -41,7 +41,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from caching_app.connections import get_async_redis
 
 from .metrics import LAYER_DROPPED
-from .resubscribe import ResubscribeNotices, watch_reconnects
+from .resubscribe import RESUBSCRIBED_EVENT, ResubscribeNotices, watch_reconnects
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +263,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         self.channels: dict[str, asyncio.Queue] = {}
         self.groups: dict[str, set[str]] = {}  # group's pub/sub name -> local channels
         self.resubscribe_listeners: set[str] = set()
+        self.overflowed: set[str] = set()  # listener channels that dropped an event for lack of room
         self._subscriber: ShardedSubscriber | None = None
 
     def serialize(self, message: dict) -> bytes:
@@ -295,6 +296,8 @@ class ClusterLoopLayer(ResubscribeNotices):
             if queue.full():
                 LAYER_DROPPED.labels("cluster").inc()
                 logger.warning("Channel %s is %d events behind: dropped one", channel, queue.maxsize)
+                if channel in self.resubscribe_listeners:
+                    self.overflowed.add(channel)  # told to replay once it has room again (receive)
                 continue
             queue.put_nowait(data)
 
@@ -318,6 +321,9 @@ class ClusterLoopLayer(ResubscribeNotices):
         queue = self.channels[channel]
         try:
             data = await queue.get()
+            if channel in self.overflowed:  # one slot just freed, and no await before the put
+                self.overflowed.discard(channel)
+                queue.put_nowait(self.serialize(RESUBSCRIBED_EVENT))
         except (TimeoutError, asyncio.CancelledError, GeneratorExit):
             # As in channels_redis: a cancelled receive means the consumer is gone, so drop its channel.
             await self._drop_channel(channel)
@@ -328,6 +334,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         if self.channels.pop(channel, None) is None:
             return
         self.resubscribe_listeners.discard(channel)
+        self.overflowed.discard(channel)
         try:
             await self.subscriber.unsubscribe(channel)
         except BaseException:  # never replace the CancelledError being raised
@@ -359,7 +366,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         await self.cluster.spublish(self.group_name(group), self.facade.serialize(message))
 
     async def flush(self) -> None:
-        self.channels, self.groups, self.resubscribe_listeners = {}, {}, set()
+        self.channels, self.groups, self.resubscribe_listeners, self.overflowed = {}, {}, set(), set()
         if self._subscriber is not None:
             await self._subscriber.close()
             self._subscriber = None

@@ -144,3 +144,18 @@ async def test_master_failover_resubscribes_without_a_restart(cluster_with_repli
     finally:
         await layer.flush()
         await sender.flush()
+
+
+async def test_a_full_channel_drops_and_then_asks_its_socket_to_replay(on_cluster):
+    layer = ClusterChannelLayer(prefix="clustertest", capacity=3)
+    try:
+        channel = await layer.new_channel()
+        layer.add_resubscribe_listener(channel)
+        for n in range(5):
+            await layer.send(channel, {"type": "m", "n": n})
+        await until(lambda: channel in layer.loop_layer().overflowed, "the drop")
+        received = [await asyncio.wait_for(layer.receive(channel), WAIT) for _ in range(4)]
+        assert received == [{"type": "m", "n": 0}, {"type": "m", "n": 1}, {"type": "m", "n": 2},
+                            {"type": "layer.resubscribed"}]
+    finally:
+        await layer.flush()
