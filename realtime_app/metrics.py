@@ -19,3 +19,8 @@ SYNC_PAGES = Counter("winkr_realtime_sync_pages", "Replay pages sent to sockets 
                      ["endpoint"])
 CLOSED_SOCKETS = Counter("winkr_realtime_policy_closes",
                          "Sockets closed with 4008 for what they cost (not_reading, frame_rate)", ["why"])
+LAYER_RESUBSCRIBES = Counter("winkr_realtime_layer_resubscribes",
+                             "Channel-layer subscriptions re-established (open sockets replay what they missed)",
+                             ["layer"])
+LAYER_DROPPED = Counter("winkr_realtime_layer_dropped",
+                        "Events dropped because a channel's in-process queue was full", ["layer"])

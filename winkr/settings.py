@@ -299,12 +299,21 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 # The pub/sub layer, measured against RedisChannelLayer in bench/bench_realtime.py (README, realtime_app):
 # delivery is at-most-once either way for a socket that is gone, and the chat/notification Streams
 # give replay. Hosts come from the WINKR_REDIS aliases named here (one shard per alias).
-_CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER", "pubsub")
+# The default follows REDIS_MODE: sharded pub/sub (realtime_app.cluster_layer) on a Cluster, channels_redis'
+# pub/sub layer on standalone and Sentinel; REALTIME_CHANNEL_LAYER=pubsub|core|cluster overrides it.
+_CHANNEL_LAYER_BACKENDS = {
+    "pubsub": "realtime_app.layers.RedisPubSubChannelLayer",
+    "core": "realtime_app.layers.RedisChannelLayer",
+    "cluster": "realtime_app.cluster_layer.ClusterChannelLayer",
+}
+_CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER",
+                         "cluster" if WINKR_REDIS["state"]["MODE"] == "cluster" else "pubsub")
+if _CHANNEL_LAYER not in _CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured(f"REALTIME_CHANNEL_LAYER must be one of {', '.join(_CHANNEL_LAYER_BACKENDS)}, "
+                               f"got {_CHANNEL_LAYER!r}.")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "realtime_app.layers.RedisChannelLayer"
-        if _CHANNEL_LAYER == "core"
-        else "realtime_app.layers.RedisPubSubChannelLayer",
+        "BACKEND": _CHANNEL_LAYER_BACKENDS[_CHANNEL_LAYER],
         "CONFIG": {
             "aliases": env_list("REALTIME_LAYER_ALIASES", ["state"]),
             "prefix": f"{env_str('WINKR_KEY_PREFIX', 'winkr')}:asgi",

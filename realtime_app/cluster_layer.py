@@ -1,0 +1,460 @@
+"""A Channels layer for Redis Cluster on sharded pub/sub (``SSUBSCRIBE``/``SPUBLISH``, Redis 7+, Valkey).
+
+Every channel and every group is one sharded pub/sub channel in the slot of its own name, so
+subscriptions and traffic spread over the masters; ``send`` and ``group_send`` are one ``SPUBLISH``
+each, which only the owning shard sees (a plain ``PUBLISH`` is broadcast over the whole cluster bus).
+Delivery is at-most-once, like channels_redis' pub/sub layer: the chat and notification Streams give
+replay, and every re-established subscription is announced to the sockets (realtime_app.resubscribe).
+
+Why the subscriber is hand-written on top of redis-py (8.1) rather than ``RedisCluster.pubsub()``:
+- ``ClusterPubSub.get_sharded_message`` polls the per-node connections one after another with the
+  timeout applied to each, so one idle master delays the messages of the others; we read every node's
+  connection in its own task.
+- A ``ClusterPubSub`` that only reads never learns that its master died: it reconciles shard
+  subscriptions only when some *other* command refreshes the slot map. Here a read error on a node
+  refreshes the slot map and moves that node's channels to their new owners (failover), and a
+  server-sent ``sunsubscribe`` (the slot was migrated away) moves the channel too.
+- redis-py's own PubSub reconnect (same node back after a restart or a blip) re-subscribes by itself;
+  we only hook it to announce the resubscription.
+The publishing side is the alias' shared ``RedisCluster`` client (caching_app.connections); the per-node
+subscriber connections are built from that client's node settings (auth, TLS, timeouts, retry), i.e.
+from the same WINKR_REDIS alias.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+import redis.asyncio
+from channels.layers import BaseChannelLayer
+from channels_redis.serializers import registry
+from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from caching_app.connections import get_async_redis
+
+from .metrics import LAYER_DROPPED
+from .resubscribe import RESUBSCRIBED_EVENT, ResubscribeNotices, watch_reconnects
+
+logger = logging.getLogger(__name__)
+
+LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# How long one read waits for a message before looping (seconds); only bounds shutdown and health checks.
+READ_WAIT = 1.0
+# Pause between slot-map refreshes while a master is down and not yet replaced (seconds, doubling, capped).
+RECOVERY_DELAY, RECOVERY_DELAY_CAP = 0.1, 1.0
+
+
+def _forget_locally(pubsub: Any, name: str) -> None:
+    """Drop ``name`` from a PubSub's own bookkeeping without a round trip (its node is gone or moved it away),
+    so redis-py does not re-subscribe it there on reconnect."""
+    for key in (name, name.encode()):
+        pubsub.shard_channels.pop(key, None)
+        pubsub.pending_unsubscribe_shard_channels.discard(key)
+
+
+class _NodeSubscriber:
+    """One SSUBSCRIBE connection to one master, read by its own task."""
+
+    def __init__(self, owner: ShardedSubscriber, node: Any):
+        self.owner = owner
+        self.node_name = node.name
+        self.names: set[str] = set()
+        pool = redis.asyncio.ConnectionPool(connection_class=node.connection_class, max_connections=1,
+                                            **node.connection_kwargs)
+        self.client = redis.asyncio.Redis(connection_pool=pool)
+        self.pubsub = self.client.pubsub()
+        watch_reconnects(self.pubsub, owner.on_resubscribed)
+        self.task: asyncio.Task | None = None
+        self.down = False  # logged once per outage
+        # SUNSUBSCRIBEs we sent and whose confirmation has not been read: any other sunsubscribe comes from
+        # the server (slot migrated away), also when a name was left and joined again in quick succession.
+        self.leaving: Counter[str] = Counter()
+
+    async def ssubscribe(self, name: str) -> None:
+        await self.pubsub.ssubscribe(name)
+        self.names.add(name)
+        if self.task is None:
+            self.task = asyncio.ensure_future(self.read())
+
+    async def sunsubscribe(self, name: str) -> None:
+        self.names.discard(name)
+        try:
+            await self.pubsub.sunsubscribe(name)
+            self.leaving[name] += 1
+        except LINK_ERRORS:
+            _forget_locally(self.pubsub, name)
+
+    async def read(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=READ_WAIT)
+            except LINK_ERRORS as exc:
+                # redis-py already retried reconnecting to this node: its slots may have a new owner.
+                logger.log(logging.DEBUG if self.down else logging.WARNING,
+                           "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
+                self.down = True
+                await self.owner.rehome(self, list(self.names))
+                if not self.names:
+                    return
+                continue
+            except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
+                logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
+                await self.owner.rehome(self, list(self.names))
+                if not self.names:
+                    return
+                continue
+            except Exception:  # a bug must not silence this node's channels for good
+                logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
+                await asyncio.sleep(READ_WAIT)
+                continue
+            self.down = False
+            if message is None:
+                continue
+            kind = message["type"]
+            name = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+            if kind == "smessage":
+                self.owner.on_message(name, message["data"])
+            elif kind == "sunsubscribe":
+                if self.leaving[name] > 0:
+                    self.leaving[name] -= 1
+                    if not self.leaving[name]:
+                        del self.leaving[name]
+                elif name in self.names:
+                    # Not asked for: the server dropped us because the slot moved to another shard.
+                    _forget_locally(self.pubsub, name)
+                    await self.owner.rehome(self, [name])
+                    if not self.names:
+                        return
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+            self.task = None
+        with contextlib.suppress(Exception):
+            await self.pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await self.client.aclose(close_connection_pool=True)
+
+
+class ShardedSubscriber:
+    """Which master each subscribed name lives on, and one :class:`_NodeSubscriber` per such master."""
+
+    def __init__(self, cluster: Any, layer: ClusterLoopLayer):
+        self.cluster = cluster
+        self.layer = layer
+        self.nodes: dict[str, _NodeSubscriber] = {}
+        self.home: dict[str, str] = {}  # name -> node name
+        self.lock = asyncio.Lock()
+        # While channels move to a new owner, what it already delivers is held back until the sockets got
+        # the resubscription notice, so their replay comes before the live messages that follow it.
+        self.held: list[tuple[str, bytes]] | None = None
+
+    def on_message(self, name: str, data: bytes) -> None:
+        if self.held is not None:
+            self.held.append((name, data))
+        else:
+            self.layer.on_message(name, data)
+
+    def on_resubscribed(self) -> None:
+        self.layer.notify_resubscribed()
+
+    def _subscriber(self, node: Any) -> _NodeSubscriber:
+        subscriber = self.nodes.get(node.name)
+        if subscriber is None:
+            subscriber = self.nodes[node.name] = _NodeSubscriber(self, node)
+        return subscriber
+
+    async def subscribe(self, name: str) -> None:
+        async with self.lock:
+            if name not in self.home:
+                await self._subscribe_on_owner(name)
+
+    async def _subscribe_on_owner(self, name: str) -> None:
+        await self.cluster.initialize()  # the asyncio client loads the slot map lazily; a no-op once loaded
+        node = self.cluster.get_node_from_key(name)
+        await self._subscriber(node).ssubscribe(name)
+        self.home[name] = node.name
+
+    async def unsubscribe(self, name: str) -> None:
+        async with self.lock:
+            node_name = self.home.pop(name, None)
+            subscriber = self.nodes.get(node_name) if node_name else None
+            if subscriber is not None:
+                await subscriber.sunsubscribe(name)
+                if not subscriber.names:
+                    await self.nodes.pop(node_name).close()
+
+    async def rehome(self, subscriber: _NodeSubscriber, names: list[str]) -> None:
+        """Refresh the slot map and move ``names`` (held by ``subscriber``) to their current owners.
+
+        Names whose owner did not change stay: redis-py re-subscribes them when the node answers again
+        (and :func:`watch_reconnects` announces it). Runs in the subscriber's read task, so the pause
+        below also paces the retries against a master that is down and not yet replaced.
+        """
+        delay = RECOVERY_DELAY
+        while True:
+            try:
+                await self.cluster.nodes_manager.initialize()
+                break
+            except (RedisError, OSError) as exc:
+                logger.warning("Cluster slot map refresh failed (%r); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECOVERY_DELAY_CAP)
+        moved = False
+        async with self.lock:
+            self.held = []
+            try:
+                moved = await self._move(subscriber, names)
+            finally:
+                held, self.held = self.held, None
+                if moved:
+                    self.on_resubscribed()
+                for name, data in held:
+                    self.layer.on_message(name, data)
+        if not moved and subscriber.names:
+            await asyncio.sleep(delay)  # same owner, still down: wait before redis-py retries the node
+
+    async def _move(self, subscriber: _NodeSubscriber, names: list[str]) -> bool:
+        moved = False
+        for name in names:
+            if self.home.get(name) != subscriber.node_name:
+                continue  # unsubscribed (or already moved) meanwhile
+            node = self.cluster.get_node_from_key(name)
+            if node.name == subscriber.node_name:
+                continue
+            subscriber.names.discard(name)
+            _forget_locally(subscriber.pubsub, name)
+            try:
+                await self._subscribe_on_owner(name)
+                moved = True
+            except LINK_ERRORS as exc:  # the new owner is not reachable yet: keep it here, retry later
+                logger.warning("Could not subscribe %s on %s yet (%r)", name, node.name, exc)
+                subscriber.names.add(name)
+                self.home[name] = subscriber.node_name
+        if not subscriber.names and self.nodes.get(subscriber.node_name) is subscriber:
+            del self.nodes[subscriber.node_name]
+            subscriber.task = None  # we are running in it: its read loop ends when this returns
+            asyncio.ensure_future(subscriber.close())
+        return moved
+
+    async def close(self) -> None:
+        async with self.lock:
+            nodes, self.nodes, self.home = list(self.nodes.values()), {}, {}
+        for subscriber in nodes:
+            await subscriber.close()
+
+
+class ClusterLoopLayer(ResubscribeNotices):
+    """The layer's state in one event loop (redis.asyncio clients are bound to their loop)."""
+
+    def __init__(self, facade: ClusterChannelLayer):
+        self.facade = facade
+        self.prefix = facade.prefix
+        self.channels: dict[str, asyncio.Queue] = {}
+        self.groups: dict[str, set[str]] = {}  # group's pub/sub name -> local channels
+        self.resubscribe_listeners: set[str] = set()
+        self.overflowed: set[str] = set()  # listener channels that dropped an event for lack of room
+        self._subscriber: ShardedSubscriber | None = None
+
+    def serialize(self, message: dict) -> bytes:
+        return self.facade.serialize(message)
+
+    @property
+    def cluster(self) -> Any:
+        client = get_async_redis(self.facade.alias)
+        if not hasattr(client, "get_node_from_key"):
+            raise ImproperlyConfigured(
+                f"realtime_app.cluster_layer.ClusterChannelLayer needs a Redis Cluster alias; "
+                f"WINKR_REDIS[{self.facade.alias!r}] is not one (use realtime_app.layers.RedisPubSubChannelLayer).")
+        return client
+
+    @property
+    def subscriber(self) -> ShardedSubscriber:
+        if self._subscriber is None:
+            self._subscriber = ShardedSubscriber(self.cluster, self)
+        return self._subscriber
+
+    def group_name(self, group: str) -> str:
+        return f"{self.prefix}__group__{group}"
+
+    def on_message(self, name: str, data: bytes) -> None:
+        targets = [name] if name in self.channels else list(self.groups.get(name, ()))
+        for channel in targets:
+            queue = self.channels.get(channel)
+            if queue is None:
+                continue
+            if queue.full():
+                LAYER_DROPPED.labels("cluster").inc()
+                logger.warning("Channel %s is %d events behind: dropped one", channel, queue.maxsize)
+                if channel in self.resubscribe_listeners:
+                    self.overflowed.add(channel)  # told to replay once it has room again (receive)
+                continue
+            queue.put_nowait(data)
+
+    async def _open(self, channel: str) -> None:
+        self.channels[channel] = asyncio.Queue(maxsize=self.facade.get_capacity(channel))
+        await self.subscriber.subscribe(channel)
+
+    async def send(self, channel: str, message: dict) -> None:
+        self.facade.require_valid_channel(channel)
+        await self.cluster.spublish(channel, self.facade.serialize(message))
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        await self._open(channel)
+        return channel
+
+    async def receive(self, channel: str) -> dict:
+        self.facade.require_valid_channel(channel)
+        if channel not in self.channels:
+            await self._open(channel)
+        queue = self.channels[channel]
+        try:
+            data = await queue.get()
+            if channel in self.overflowed:  # one slot just freed, and no await before the put
+                self.overflowed.discard(channel)
+                queue.put_nowait(self.serialize(RESUBSCRIBED_EVENT))
+        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
+            # As in channels_redis: a cancelled receive means the consumer is gone, so drop its channel.
+            await self._drop_channel(channel)
+            raise
+        return self.facade.deserialize(data)
+
+    async def _drop_channel(self, channel: str) -> None:
+        if self.channels.pop(channel, None) is None:
+            return
+        self.resubscribe_listeners.discard(channel)
+        self.overflowed.discard(channel)
+        try:
+            await self.subscriber.unsubscribe(channel)
+        except BaseException:  # never replace the CancelledError being raised
+            logger.exception("Could not unsubscribe channel %s", channel)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.facade.require_valid_group_name(group)
+        self.facade.require_valid_channel(channel)
+        if channel not in self.channels:
+            raise RuntimeError("group_add() takes a channel that exists in-process "
+                               "(self.channel_layer.group_add(group, self.channel_name)).")
+        name = self.group_name(group)
+        self.groups.setdefault(name, set()).add(channel)
+        await self.subscriber.subscribe(name)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.facade.require_valid_group_name(group)
+        name = self.group_name(group)
+        members = self.groups.get(name)
+        if not members or channel not in members:
+            return
+        members.discard(channel)
+        if not members:
+            del self.groups[name]
+            await self.subscriber.unsubscribe(name)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        self.facade.require_valid_group_name(group)
+        await self.cluster.spublish(self.group_name(group), self.facade.serialize(message))
+
+    async def flush(self) -> None:
+        self.channels, self.groups, self.resubscribe_listeners, self.overflowed = {}, {}, set(), set()
+        if self._subscriber is not None:
+            await self._subscriber.close()
+            self._subscriber = None
+
+    close = flush
+
+
+class ClusterChannelLayer(BaseChannelLayer):
+    """``CHANNEL_LAYERS`` backend: ``{"BACKEND": "realtime_app.cluster_layer.ClusterChannelLayer",
+    "CONFIG": {"aliases": ["state"], "prefix": "winkr:asgi"}}`` (one WINKR_REDIS alias in cluster mode)."""
+
+    extensions = ["groups", "flush"]
+
+    def __init__(self, *, aliases: Any = ("state",), prefix: str = "asgi", expiry: int = 60, capacity: int = 100,
+                 channel_capacity: Any = None, symmetric_encryption_keys: Any = None,
+                 serializer_format: str = "msgpack", **kwargs: Any) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        aliases = [aliases] if isinstance(aliases, str) else list(aliases)
+        if len(aliases) != 1:
+            raise ImproperlyConfigured("ClusterChannelLayer takes exactly one WINKR_REDIS alias: a Redis Cluster "
+                                       "shards by itself.")
+        self.alias = aliases[0]
+        self.prefix = prefix
+        self._serializer = registry.get_serializer(serializer_format,
+                                                   symmetric_encryption_keys=symmetric_encryption_keys)
+        self._layers: dict[Any, ClusterLoopLayer] = {}
+
+    def serialize(self, message: dict) -> bytes:
+        return self._serializer.serialize(message)
+
+    def require_valid_channel(self, channel: str) -> None:
+        """Channels' name rules, applied after our prefix (which may hold a ':' like every winkr key)."""
+        if isinstance(channel, str) and channel.startswith(self.prefix):
+            channel = channel[len(self.prefix):]
+        self.require_valid_channel_name(channel)
+
+    def deserialize(self, data: bytes) -> dict:
+        return self._serializer.deserialize(data)
+
+    def loop_layer(self) -> ClusterLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = ClusterLoopLayer(self)
+            _close_with_loop(self, loop)
+        return layer
+
+    # The Channels layer API, each on this event loop's layer.
+    async def send(self, channel: str, message: dict) -> None:
+        await self.loop_layer().send(channel, message)
+
+    async def receive(self, channel: str) -> dict:
+        return await self.loop_layer().receive(channel)
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return await self.loop_layer().new_channel(prefix)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await self.loop_layer().group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self.loop_layer().group_discard(group, channel)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        await self.loop_layer().group_send(group, message)
+
+    async def flush(self) -> None:
+        await self.loop_layer().flush()
+
+    async def close(self) -> None:
+        layer = self._layers.pop(asyncio.get_running_loop(), None)
+        if layer is not None:
+            await layer.flush()
+
+    def add_resubscribe_listener(self, channel: str) -> None:
+        self.loop_layer().add_resubscribe_listener(channel)
+
+def _close_with_loop(facade: ClusterChannelLayer, loop: asyncio.AbstractEventLoop) -> None:
+    """Flush a loop's layer when that loop closes (async_to_sync threads), as channels_redis does."""
+    original = loop.close
+
+    def close(*args: Any, **kwargs: Any) -> None:
+        layer = facade._layers.pop(loop, None)
+        if layer is not None and not loop.is_running():
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(layer.flush())
+        loop.close = original
+        original(*args, **kwargs)
+
+    loop.close = close
+
