@@ -5,7 +5,8 @@ restarted, Sentinel or Cluster failover, a network blip) published messages are 
 sends ``layer.resubscribed`` to every socket that asked (realtime_app.resubscribe); each socket replays
 from the Stream everything after the last position it delivered, skipping what it already sent, so
 the client sees every message once and in order without noticing. If the replay itself fails, the
-socket is closed with 1012 (service restart) and the client reconnects with ``since``.
+socket is closed with 4012 (RFC 6455 1012, in the range daphne lets an app send)
+and the client reconnects with ``since``.
 
 The socket's position is the newest stream id it sent, live or replayed (its connect time before the
 first), minus :data:`REORDER_MARGIN_MS`: two messages of different senders may be published in the
@@ -21,14 +22,16 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from sessions_app.jwt.websocket import CLOSE_SERVICE_RESTART
+
 from .chat import areplay
+from .conf import realtime_settings
 from .errors import RealtimeError
 from .notifications import anotifications_since
 from .streams import parse_stream_id
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SERVICE_RESTART = 1012
 REORDER_MARGIN_MS = 2000
 # Ids remembered per socket to skip duplicates; a socket receives far fewer within the margin.
 REMEMBERED_IDS = 1000
@@ -92,7 +95,7 @@ class ResumeAfterResubscribe:
         try:
             frames = await self.frames_since(since)
         except (RealtimeError, RedisError, OSError) as exc:
-            logger.warning("Could not replay after a channel-layer resubscription (%r): closing with 1012", exc)
+            logger.warning("Could not replay after a channel-layer resubscription (%r): closing with 4012", exc)
             await self.close(code=CLOSE_SERVICE_RESTART)
             return
         for frame in frames:
@@ -110,9 +113,15 @@ class ChatResume(ResumeAfterResubscribe):
         return None
 
     async def frames_since(self, since: str) -> list[dict[str, Any]]:
+        """One replay page (bounded like a client's sync); past it, ``chat.synced`` with ``more`` tells the
+        client to go on syncing from its cursor."""
         result = await areplay(self.user_id, since)
         frames = [message.as_frame() for message in result.messages]
         frames += [{"type": "chat.resync_required", "with": partner, "since": since} for partner in result.lost]
+        if result.more:
+            last = result.messages[-1]
+            frames.append({"type": "chat.synced", "count": len(result.messages), "last_id": last.id,
+                           "cursor": last.cursor, "more": True})
         return frames
 
 
@@ -125,6 +134,11 @@ class NotificationResume(ResumeAfterResubscribe):
         return None
 
     async def frames_since(self, since: str) -> list[dict[str, Any]]:
-        items, lost = await anotifications_since(self.user_id, since)
+        """One replay page; past it, ``notification.synced`` with ``more`` (the client syncs on)."""
+        items, lost, more = await anotifications_since(self.user_id, since,
+                                                       limit=int(realtime_settings.REPLAY_PAGE_SIZE))
         frames = [{"type": "notification.resync_required", "since": since}] if lost else []
-        return frames + [item.as_frame() for item in items]
+        frames += [item.as_frame() for item in items]
+        if more:
+            frames.append({"type": "notification.synced", "count": len(items), "last_id": items[-1].id, "more": True})
+        return frames

@@ -54,6 +54,7 @@ CLOSE_UNAUTHORIZED = 4401  # authenticate again (HTTP 401)
 CLOSE_POLICY_VIOLATION = 4008  # RFC 6455 1008: the client broke a limit (not reading, frame flood)
 CLOSE_INTERNAL_ERROR = 4011  # RFC 6455 1011: a server bug; reconnect and sync
 CLOSE_TRY_AGAIN = 4013  # RFC 6455 1013: Redis (the channel layer) unavailable; reconnect later
+CLOSE_SERVICE_RESTART = 4012  # RFC 6455 1012: reconnect now, with since (a replay after resubscription failed)
 REVOKED_EVENT = "jwt.revoked"
 
 

@@ -1,4 +1,4 @@
-"""What a socket does with ``layer.resubscribed``: replay only what it did not send, or close with 1012."""
+"""What a socket does with ``layer.resubscribed``: replay only what it did not send, or close with 4012."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ async def test_notifications_replay_after_a_resubscription(users, connect):
     assert (await bob_ws.receive_json_from(timeout=2))["id"] == after.id  # the next frame: no second copy
 
 
-async def test_a_socket_that_cannot_replay_is_closed_with_1012(users, connect, spawn_redis, redis_server):
+async def test_a_socket_that_cannot_replay_is_closed_with_4012(users, connect, spawn_redis, redis_server):
     """The Streams' server is gone while the layer's is back: the client must reconnect with since."""
     state = spawn_redis()
     servers = redis_settings(redis_server.url)
@@ -70,4 +70,4 @@ async def test_a_socket_that_cannot_replay_is_closed_with_1012(users, connect, s
         bob_ws = await connect(users["bob"])
         state.kill()
         await get_channel_layer().group_send(chat_group(users["bob"].pk), RESUBSCRIBED_EVENT)
-        assert await bob_ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 1012}
+        assert await bob_ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4012}
