@@ -1,11 +1,7 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class CachingConfig(AppConfig):
+class CachingConfig(apps.WinkrAppConfig):
     name = "caching_app"
     label = "winkr_caching"
     verbose_name = "Winkr caching and Redis connections"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)

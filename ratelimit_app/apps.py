@@ -1,11 +1,7 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class RateLimitConfig(AppConfig):
+class RateLimitConfig(apps.WinkrAppConfig):
     name = "ratelimit_app"
     label = "winkr_ratelimit"
     verbose_name = "Winkr rate limits"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks

@@ -1,16 +1,14 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class RealtimeConfig(AppConfig):
+class RealtimeConfig(apps.WinkrAppConfig):
     name = "realtime_app"
     label = "winkr_realtime"
     verbose_name = "Winkr realtime chat and notifications"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
+    def connect(self) -> None:
         from django.core.signals import setting_changed
 
-        from . import checks  # noqa: F401  (registers the system checks)
         from .layers import reset_layers_on_redis_change
         from .recipients import connect_invalidation
 

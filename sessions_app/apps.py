@@ -1,18 +1,16 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class SessionsConfig(AppConfig):
+class SessionsConfig(apps.WinkrAppConfig):
     name = "sessions_app"
     label = "winkr_sessions"
     verbose_name = "Winkr device sessions"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
+    def connect(self) -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_delete, post_save
 
-        from . import checks  # noqa: F401  (registers the system checks)
         from .receivers import register_cookie_login
         from .revocation import on_user_deleted, on_user_saved
 

@@ -1,12 +1,12 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class JWTConfig(AppConfig):
+class JWTConfig(apps.WinkrAppConfig):
     name = "sessions_app.jwt"
     label = "winkr_jwt"
     verbose_name = "Winkr JWT revocation"
 
-    def ready(self) -> None:
-        from . import checks, receivers, schema  # noqa: F401  (registers checks, receivers, the schema extension)
+    def connect(self) -> None:
+        from . import receivers, schema  # noqa: F401  (the receivers and the schema extension)
 
         receivers.connect()

@@ -205,3 +205,14 @@ def test_session_jwt_and_realtime_checks_reject_unknown_redis_aliases():
     assert realtime == ["CHANNEL_LAYERS['default']['CONFIG']['aliases']", "WINKR_REALTIME['REDIS_ALIAS']"]
     assert not [e for e in check_sessions_settings() + check_jwt_settings() + check_realtime_settings()
                 if e.id in ("winkr_sessions.E004", "winkr_jwt.E005", "winkr_realtime.E008")]
+
+
+def test_every_winkr_app_runs_its_own_config():
+    # Django falls back to a bare AppConfig (no checks, no receivers) when an apps.py holds two subclasses.
+    from django.apps import apps
+
+    from caching_app.foundation.apps import WinkrAppConfig
+
+    labels = ("winkr_caching", "winkr_sessions", "winkr_jwt", "winkr_ratelimit", "winkr_realtime", "winkr_health",
+              "demo")
+    assert all(type(apps.get_app_config(label)).__mro__[1] is WinkrAppConfig for label in labels)

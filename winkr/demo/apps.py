@@ -1,13 +1,13 @@
-from django.apps import AppConfig
+from caching_app.foundation import apps
 
 
-class DemoConfig(AppConfig):
+class DemoConfig(apps.WinkrAppConfig):
     name = "winkr.demo"
     label = "demo"
     verbose_name = "Winkr demo API"
-    default_auto_field = "django.db.models.BigAutoField"
+    checks_module = None
 
-    def ready(self) -> None:
+    def connect(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
         from . import receivers
