@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from tests.e2e.browser import browser  # noqa: F401  (fixture)
 from tests.e2e.conftest import ROOT, daphne_factory  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
 User.objects.create_superuser("root", password="pw-root-123")
 User.objects.create_user("alice", password="pw-alice-123", is_staff=True)
 """
-
-
-def find_chromium() -> str | None:
-    for candidate in (os.environ.get("WINKR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-@pytest.fixture
-def browser():
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("No Chromium found (install Debian's `chromium`, or set WINKR_CHROMIUM): browser test skipped.")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
