@@ -184,8 +184,8 @@
 
   async function like() {
     try {
-      await api("POST", `/api/matches/${state.partner}/like/`, {});
-      $("like-result").textContent = "Liked. A like back is a match.";
+      const result = await api("POST", `/api/matches/${state.partner}/like/`, {});
+      $("like-result").textContent = result.match ? "You like each other: a match!" : "Liked. A like back is a match.";
     } catch (error) {
       $("like-result").textContent = `Like failed: ${error.message}`;
     }
