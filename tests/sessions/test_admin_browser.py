@@ -28,7 +28,7 @@ def server(daphne_factory):  # noqa: F811
     return server
 
 
-def login(browser, server, username: str, password: str):
+def login(browser, server, username: str, password: str):  # noqa: F811
     page = browser.new_context().new_page()
     page.goto(f"{server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
@@ -43,7 +43,7 @@ def sessions_page(page, server, query: str = ""):
     return page
 
 
-def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, server):
+def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, server):  # noqa: F811
     alice = login(browser, server, "alice", "pw-alice-123")
     admin = login(browser, server, "root", "pw-root-123")
 
@@ -76,7 +76,7 @@ def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, s
     assert response.status == 403
 
 
-def test_admin_revokes_all_of_a_users_sessions(browser, server):
+def test_admin_revokes_all_of_a_users_sessions(browser, server):  # noqa: F811
     phones = [login(browser, server, "alice", "pw-alice-123") for _ in range(2)]
     admin = login(browser, server, "root", "pw-root-123")
     sessions_page(admin, server, "?q=alice")
