@@ -10,6 +10,7 @@ Needs only Python 3.11+. It makes ``.venv``, installs the project with the ``dev
 - ``test``: runs the whole suite (extra arguments go to pytest). The suite spawns its own
   throwaway redis-server processes, from PATH or from the embedded wheel.
 - ``bench``: runs the benchmarks (``make bench`` calls this).
+- ``docs``: serves the documentation (MkDocs, ``docs/``) on 127.0.0.1:8001 with live reload.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ def cmd_run(options: argparse.Namespace) -> int:
     try:
         if venv_run(["manage.py", "migrate", "--noinput"], env) != 0:
             return 1
-        log(f"serving on http://127.0.0.1:{options.port}/ (admin at /admin/, API docs at /api/docs/)")
+        if env["DJANGO_DEBUG"].lower() not in ("1", "true", "yes", "on"):
+            # Without DEBUG, servestatic serves only collected files (hashed names, gzip variants); with it,
+            # straight from the apps, so no collectstatic is needed while developing.
+            if venv_run(["manage.py", "collectstatic", "--noinput", "-v0"], env) != 0:
+                return 1
+        log(f"serving on http://127.0.0.1:{options.port}/ (demo at /demo/, admin at /admin/, API docs at /api/docs/)")
         return venv_run(["-m", "daphne", "-b", "127.0.0.1", "-p", str(options.port), "winkr.asgi:application"], env)
     except KeyboardInterrupt:
         return 0
@@ -129,6 +135,10 @@ def cmd_bench(options: argparse.Namespace, extra: list[str]) -> int:
     return venv_run(["-m", "bench", *extra], env)
 
 
+def cmd_docs(options: argparse.Namespace) -> int:
+    return venv_run(["-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{options.port}"], dict(os.environ))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +146,8 @@ def main() -> int:
     run.add_argument("--port", type=int, default=8000)
     sub.add_parser("test", help="set up and run the test suite (extra args go to pytest)")
     sub.add_parser("bench", help="set up and run the benchmarks (extra args go to the bench runner)")
+    docs = sub.add_parser("docs", help="serve the documentation (MkDocs) with live reload")
+    docs.add_argument("--port", type=int, default=8001)
     sub.add_parser("setup", help="only create .venv and install")
     options, extra = parser.parse_known_args()
     ensure_environment()
@@ -145,6 +157,8 @@ def main() -> int:
         return cmd_test(options, extra)
     if options.command == "bench":
         return cmd_bench(options, extra)
+    if options.command == "docs":
+        return cmd_docs(options)
     return 0
 
 

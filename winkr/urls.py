@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from . import pages
 
 urlpatterns = [
+    path("", pages.landing, name="landing"),
+    path("demo/", pages.demo, name="demo"),
     path("admin/", admin.site.urls),
     path("health", include("health_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", pages.swagger_ui, name="api-docs"),
+    path("api/redoc/", pages.redoc, name="api-redoc"),
     path("api/auth/", include("sessions_app.jwt.urls")),
     path("api/", include("sessions_app.urls")),
     path("api/", include("ratelimit_app.urls")),

@@ -60,6 +60,18 @@ class DaphneServer:
         stop_process(self.process)
 
 
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """collectstatic once per run (hashed names, gzip variants), as the Docker build does; pass it to a
+    server as ``DJANGO_STATIC_ROOT`` to serve static files the production way."""
+    root = tmp_path_factory.mktemp("static")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DJANGO_STATIC_ROOT": str(root),
+           "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return root
+
+
 @pytest.fixture
 def daphne_factory(tmp_path, redis_server):
     """Start daphne processes of the project against the test Redis (a migrated SQLite file each)."""

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from tests.e2e.browser import browser  # noqa: F401  (fixture)
 from tests.e2e.conftest import ROOT, daphne_factory  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
 User.objects.create_superuser("root", password="pw-root-123")
 User.objects.create_user("alice", password="pw-alice-123", is_staff=True)
 """
-
-
-def find_chromium() -> str | None:
-    for candidate in (os.environ.get("WINKR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-@pytest.fixture
-def browser():
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("No Chromium found (install Debian's `chromium`, or set WINKR_CHROMIUM): browser test skipped.")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -51,7 +28,7 @@ def server(daphne_factory):  # noqa: F811
     return server
 
 
-def login(browser, server, username: str, password: str):
+def login(browser, server, username: str, password: str):  # noqa: F811
     page = browser.new_context().new_page()
     page.goto(f"{server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
@@ -66,7 +43,7 @@ def sessions_page(page, server, query: str = ""):
     return page
 
 
-def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, server):
+def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, server):  # noqa: F811
     alice = login(browser, server, "alice", "pw-alice-123")
     admin = login(browser, server, "root", "pw-root-123")
 
@@ -99,7 +76,7 @@ def test_admin_lists_live_sessions_and_revoking_logs_that_browser_out(browser, s
     assert response.status == 403
 
 
-def test_admin_revokes_all_of_a_users_sessions(browser, server):
+def test_admin_revokes_all_of_a_users_sessions(browser, server):  # noqa: F811
     phones = [login(browser, server, "alice", "pw-alice-123") for _ in range(2)]
     admin = login(browser, server, "root", "pw-root-123")
     sessions_page(admin, server, "?q=alice")
