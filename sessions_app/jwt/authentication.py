@@ -8,6 +8,7 @@ revoked?" and returns the cached user row (:mod:`.users`); SQL is read only on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,11 @@ class RedisJWTAuthentication(JWTAuthentication):
     """``Authorization: Bearer <access>`` checked against the Redis revocation list."""
 
     blacklist: TokenBlacklist = blacklist
+    # Set per request by JWTRevocationMiddleware: user id -> checks sent in the revocation round trip.
+    pipelined: Callable[[str], Sequence[Any]] | None = None
+
+    def companions(self, claims: TokenClaims) -> Sequence[Any]:
+        return self.pipelined(claims.user_id) if self.pipelined is not None else ()
 
     def authenticate(self, request: Any) -> tuple[Any, Token] | None:
         django_request = getattr(request, "_request", request)
@@ -95,7 +101,7 @@ class RedisJWTAuthentication(JWTAuthentication):
         claims = token_claims(validated_token)
         with_user = bool(jwt_settings.USER_CACHE_TTL)
         try:
-            result = self.blacklist.check(claims, with_user=with_user)
+            result = self.blacklist.check(claims, with_user=with_user, companions=self.companions(claims))
         except RedisError as exc:
             self.revocation_unavailable(exc)
             result = None
@@ -163,7 +169,7 @@ async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuth
     claims = token_claims(token)
     with_user = bool(jwt_settings.USER_CACHE_TTL)
     try:
-        result = await auth.blacklist.acheck(claims, with_user=with_user)
+        result = await auth.blacklist.acheck(claims, with_user=with_user, companions=auth.companions(claims))
     except RedisError as exc:
         auth.revocation_unavailable(exc)
         result = None

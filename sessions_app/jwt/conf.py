@@ -28,8 +28,12 @@ DEFAULTS: dict[str, Any] = {
     # Throttles of the login endpoint (dotted paths), e.g. ["ratelimit_app.throttling.LoginRateThrottle"];
     # a throttle with a ``release(request)`` classmethod gets its slot back when the password was right.
     "LOGIN_THROTTLE_CLASSES": [],
+    # Checks of other apps sent in the revocation round trip (one pipeline, same hash tag), as dotted
+    # paths of ``(request, view_func, user_id) -> companion | None`` (see sessions_app.jwt.pipelined),
+    # e.g. ["ratelimit_app.prefetch.user_throttle"]. Used by JWTRevocationMiddleware.
+    "PIPELINED_CHECKS": [],
     # Sec-WebSocket-Protocol name announcing a token: the client offers ["<this>", "<token>"].
     "WEBSOCKET_SUBPROTOCOL": "bearer",
 }
 
-jwt_settings = AppSettings("WINKR_JWT", DEFAULTS)
+jwt_settings = AppSettings("WINKR_JWT", DEFAULTS, import_strings=["PIPELINED_CHECKS"])
