@@ -25,6 +25,7 @@ from . import metrics, users
 from .blacklist import TokenBlacklist, blacklist
 from .claims import MalformedClaims, TokenClaims
 from .conf import jwt_settings
+from .verified import verified_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class RedisJWTAuthentication(JWTAuthentication):
             metrics.CHECK_INVALID.inc()
             raise InvalidToken({"detail": _("Token is too long."), "code": "token_not_valid"})
         try:
-            return super().get_validated_token(raw_token)
+            return verified_tokens.validated(raw_token, super().get_validated_token)
         except InvalidToken:
             metrics.CHECK_INVALID.inc()
             raise

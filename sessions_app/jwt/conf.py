@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "USER_CACHE_TOMBSTONE_TTL": 5,
     # Tokens longer than this are refused before any decoding work.
     "MAX_TOKEN_BYTES": 8192,
+    # Access tokens whose signature verified, kept by their exact bytes so a token sent again needs only
+    # its expiry checked (sessions_app.jwt.verified); an LRU of this many tokens per process. 0 = off.
+    "VERIFIED_TOKEN_CACHE_SIZE": 4096,
     # The sessions_app device-session kind used for JWT logins.
     "SESSION_KIND": "jwt",
     # Throttles of the login endpoint (dotted paths), e.g. ["ratelimit_app.throttling.LoginRateThrottle"];
