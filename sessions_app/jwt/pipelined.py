@@ -33,7 +33,7 @@ def plan(request: Any, view_func: Any, user_id: str) -> list[Any]:
 
 def queue(pipe: Any, keys: list[str], companions: Sequence[Any]) -> list[int]:
     """The revocation MGET first, then each companion's commands; returns their reply counts."""
-    pipe.mget(keys)
+    pipe.execute_command("MGET", *keys)  # not pipe.mget(): redis-py's cluster pipeline refuses it; one slot here
     return [companion.queue(pipe) for companion in companions]
 
 

@@ -171,3 +171,16 @@ def test_api_request_leaves_the_session_alone_under_asgi(user, mint):
     response = async_to_sync(AsyncClient().get)("/t/throttled/", headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 200
     assert "sessionid" not in response.cookies and "Cookie" not in response.get("Vary", "")
+
+
+@pytest.mark.cluster
+def test_pipelined_check_on_cluster(get, rates, user, mint, redis_cluster, use_redis):
+    redis_cluster.flush()
+    use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
+    _, access = mint(user)
+    remaining = [get("/t/throttled/", access)[1]["X-RateLimit-Remaining"] for _ in range(5)]
+    assert remaining == ["4", "3", "2", "1", "0"]
+    assert get("/t/throttled/", access)[0] == 429
+    TokenBlacklist().revoke_session(user.pk, access["sid"])
+    assert get("/t/throttled/", access)[0] == 401
+    redis_cluster.flush()
