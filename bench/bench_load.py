@@ -139,9 +139,10 @@ def compare_servers(bench, workdir: Path, server_env: dict[str, str], user_ids: 
                 me_run, me_cpu = measured(server, me, seconds=seconds, connections=connections)
                 mixed_run, _ = measured(server, mixed, seconds=seconds, connections=connections)
                 chat = ChatPairs(server.port, user_ids[http_users:http_users + 2], tokens[http_users:])
-                asyncio.run(chat.run(min(seconds, 3), limit_per_pair=2000))
-        except (RuntimeError, OSError) as exc:
-            bench.figure(group, f"{kind}", f"failed: {exc}"[:200], "-")
+                # Bounded: a server that never delivers must not hang the run.
+                asyncio.run(asyncio.wait_for(chat.run(min(seconds, 3), limit_per_pair=2000), timeout=seconds + 30))
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            bench.figure(group, f"{kind}", f"failed: {exc!r}"[:200], "-")
             continue
         rows[kind] = (bare_run, me_run, mixed_run, chat)
         errors = bare_run.errors + me_run.errors + mixed_run.errors
