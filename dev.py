@@ -6,7 +6,8 @@ Needs only Python 3.11+. It makes ``.venv``, installs the project with the ``dev
 
 - ``run``: when ``REDIS_URL`` is unset and nothing answers at 127.0.0.1:6379, starts the
   embedded ``redis-server`` (data in ``.redis/``, stopped on exit); migrates; serves
-  HTTP and WebSocket with daphne on 127.0.0.1:8000 (``--port`` to change).
+  HTTP and WebSocket with daphne on 127.0.0.1:8000 (``--port`` to change, ``--server
+  uvicorn`` or ``--server granian`` for another ASGI server).
 - ``test``: runs the whole suite (extra arguments go to pytest). The suite spawns its own
   throwaway redis-server processes, from PATH or from the embedded wheel.
 - ``bench``: runs the benchmarks (``make bench`` calls this).
@@ -96,6 +97,21 @@ def start_redis_if_needed(env: dict[str, str]):
     return process
 
 
+# One process, HTTP and WebSockets. daphne is the default; uvicorn and granian (the ``servers`` extra, part of
+# ``bench``) serve more requests per second per core (see the README, "Choosing the ASGI server").
+SERVERS = {
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "winkr.asgi:application"],
+    "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--ws", "websockets",
+                "winkr.asgi:application"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "--ws",
+                "winkr.asgi:application"],
+}
+
+
+def server_command(server: str, port: str) -> list[str]:
+    return [arg.format(port=port) for arg in SERVERS[server]]
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(143)  # runs the finally blocks, so the embedded redis-server is stopped too
 
@@ -114,8 +130,9 @@ def cmd_run(options: argparse.Namespace) -> int:
             # straight from the apps, so no collectstatic is needed while developing.
             if venv_run(["manage.py", "collectstatic", "--noinput", "-v0"], env) != 0:
                 return 1
-        log(f"serving on http://127.0.0.1:{options.port}/ (demo at /demo/, admin at /admin/, API docs at /api/docs/)")
-        return venv_run(["-m", "daphne", "-b", "127.0.0.1", "-p", str(options.port), "winkr.asgi:application"], env)
+        log(f"serving with {options.server} on http://127.0.0.1:{options.port}/ "
+            "(demo /demo/, admin /admin/, API docs /api/docs/)")
+        return venv_run(server_command(options.server, str(options.port)), env)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -142,8 +159,10 @@ def cmd_docs(options: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="set up and serve the app with daphne")
+    run = sub.add_parser("run", help="set up and serve the app (daphne unless --server says otherwise)")
     run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--server", choices=sorted(SERVERS), default="daphne",
+                     help="ASGI server: daphne (default), uvicorn or granian")
     sub.add_parser("test", help="set up and run the test suite (extra args go to pytest)")
     sub.add_parser("bench", help="set up and run the benchmarks (extra args go to the bench runner)")
     docs = sub.add_parser("docs", help="serve the documentation (MkDocs) with live reload")

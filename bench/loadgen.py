@@ -13,6 +13,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -139,7 +140,22 @@ def run_python(base_url: str, specs: list[RequestSpec], *, seconds: float, conne
                       ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))])
 
 
-def run_load(base_url: str, specs: list[RequestSpec], *, seconds: float, connections: int) -> LoadResult:
+_warned = False
+
+
+def load_generator() -> str:
+    """``"wrk"``, or the fallback's name (said once on stderr: its figures are not comparable)."""
+    global _warned
     if shutil.which("wrk"):
+        return "wrk"
+    if not _warned:
+        _warned = True
+        print("[bench] wrk not found (apt-get install wrk): load figures come from the asyncio fallback client, "
+              "which shares the CPU with the server under test", file=sys.stderr, flush=True)
+    return "python-asyncio (wrk not installed)"
+
+
+def run_load(base_url: str, specs: list[RequestSpec], *, seconds: float, connections: int) -> LoadResult:
+    if load_generator() == "wrk":
         return run_wrk(base_url, specs, seconds=seconds, connections=connections)
     return run_python(base_url, specs, seconds=seconds, connections=connections)

@@ -10,6 +10,7 @@ header stating its KEYS, ARGV and return value.
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ class LuaScripts:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self._sources: dict[str, str] = {}
+        self._shas: dict[str, str] = {}
         self._registered: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
     def source(self, name: str) -> str:
@@ -28,6 +30,13 @@ class LuaScripts:
         if text is None:
             text = self._sources[name] = (self.directory / f"{name}.lua").read_text()
         return text
+
+    def sha(self, name: str) -> str:
+        """The SHA1 EVALSHA names ``name`` by (as redis-py's ``Script`` computes it), for raw pipelined calls."""
+        digest = self._shas.get(name)
+        if digest is None:
+            digest = self._shas[name] = hashlib.sha1(self.source(name).encode()).hexdigest()  # noqa: S324 - Redis' id
+        return digest
 
     def get(self, client: Any, name: str) -> Any:
         """The registered script ``name`` for ``client``."""

@@ -24,7 +24,7 @@ from caching_app.inputs import bounded_memo
 from caching_app.keys import make_key
 
 from .conf import ALGORITHMS, ratelimit_settings
-from .scripts import get_script
+from .scripts import LUA_SCRIPTS, get_script
 
 KEY_TYPES = ("ip", "user", "custom")
 _SHORT_ALGORITHM = {"sliding_log": "log", "sliding_window": "win"}
@@ -133,6 +133,29 @@ def _call_script(configs: Sequence[RateLimitConfig], key: str, mode: str, token:
     return script(keys=keys, args=args, client=redis_client)
 
 
+def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str) -> str:
+    """Queue one consuming check on ``pipe`` (a sync or async pipeline) as a raw EVALSHA; returns its token.
+
+    For callers that send the check in their own round trip (the JWT revocation pipeline). Read the
+    reply with :func:`decision_from_reply`; a ``NoScriptError`` reply means "not checked": run
+    :func:`check_rate_limits`, which loads the script.
+    """
+    _validate(configs)
+    token = os.urandom(9).hex()
+    keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
+    args: list[Any] = ["consume", token]
+    for config in configs:
+        args.extend((config.requests, config.window_ms))
+    pipe.execute_command("EVALSHA", LUA_SCRIPTS.sha(configs[0].algorithm), len(keys), *keys, *args)
+    return token
+
+
+def decision_from_reply(configs: Sequence[RateLimitConfig], key: str, reply: list[int], token: str
+                        ) -> RateLimitDecision:
+    """The decision of a check queued with :func:`queue_check`."""
+    return _decision(configs, key, reply, token)
+
+
 def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:
     return _call_script(configs, key, mode, token, _client(client))
 
@@ -191,6 +214,12 @@ def get_rate_limit_status(config: RateLimitConfig, key: str, *, client: Any | No
 def release_rate_limit(configs: Sequence[RateLimitConfig], key: str, token: str, *, client: Any | None = None) -> None:
     """Give back the slot ``token`` took (e.g. a login that succeeded must not count as a failure)."""
     _run(configs, key, "release", token, client)
+
+
+async def arelease_rate_limit(configs: Sequence[RateLimitConfig], key: str, token: str, *,
+                             client: Any | None = None) -> None:
+    """Async twin of :func:`release_rate_limit`."""
+    await _arun(configs, key, "release", token, client)
 
 
 def reset_rate_limit(configs: Sequence[RateLimitConfig], key: str, *, client: Any | None = None) -> int:

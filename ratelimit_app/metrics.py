@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter
 
 CHECKS = Counter("winkr_ratelimit_checks", "Rate-limit checks, per scope.", ["scope"])
@@ -11,3 +13,13 @@ REDIS_ERRORS = Counter(
     "Checks that could not reach Redis, per scope and the policy applied (open: allowed, closed: 503).",
     ["scope", "policy"],
 )
+
+# labels() takes a lock and a dict lookup; checks run on every request, so their children are kept.
+_check_children: dict[str, Any] = {}
+
+
+def count_check(scope: str) -> None:
+    child = _check_children.get(scope)
+    if child is None:
+        child = _check_children[scope] = CHECKS.labels(scope)
+    child.inc()

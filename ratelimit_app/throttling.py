@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from . import headers
+from . import headers, prefetch
 from .client_ip import get_client_ip
 from .conf import ratelimit_settings
 from .exceptions import RateLimitExceeded, RateLimitUnavailable
@@ -41,7 +41,7 @@ from .limiter import (
     get_rate_limit_statuses,
     release_rate_limit,
 )
-from .metrics import CHECKS, REDIS_ERRORS, REJECTIONS
+from .metrics import REDIS_ERRORS, REJECTIONS, count_check
 from .rates import InvalidRate, Rate, parse_rates
 
 logger = logging.getLogger(__name__)
@@ -110,9 +110,10 @@ class RedisRateThrottle(BaseThrottle):
         if target is None:
             return True
         scope, configs, key = target
-        CHECKS.labels(scope).inc()
+        count_check(scope)
         try:
-            decision = check_rate_limits(configs, key)
+            # Already answered when the JWT revocation round trip carried this exact check (prefetch.py).
+            decision = prefetch.take(request, scope, configs, key) or check_rate_limits(configs, key)
         except RedisError as exc:
             return self._redis_failed(scope, exc)
         self.decision = decision

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -25,7 +27,6 @@ from .backends.redis import SessionStore
 logger = logging.getLogger(__name__)
 
 
-
 def store_unavailable_response() -> JsonResponse:
     response = JsonResponse(
         {"detail": _("The session store is unavailable; try again shortly."), "code": "session_store_unavailable"},
@@ -36,6 +37,31 @@ def store_unavailable_response() -> JsonResponse:
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
+    """Under ASGI, a request whose session needs no write costs no thread hop.
+
+    Django's MiddlewareMixin runs ``process_request`` and ``process_response`` in a thread each in
+    async mode. Here ``process_request`` (a lazy store, no I/O) runs on the event loop, and so does
+    ``process_response`` unless it will write to Redis (a modified session, SESSION_SAVE_EVERY_REQUEST,
+    activity due): API requests authenticated by JWT never touch the session at all.
+    """
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        self.process_request(request)
+        response = await self.get_response(request)
+        if self.writes(request):
+            return await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
+        return self.process_response(request, response)
+
+    @staticmethod
+    def writes(request: HttpRequest) -> bool:
+        """Whether finishing this request may write to the session store (decided without I/O)."""
+        session: Any = getattr(request, "session", None)
+        if session is None:
+            return False
+        if isinstance(session, SessionStore) and session.activity_due():
+            return True
+        return bool(session.modified or settings.SESSION_SAVE_EVERY_REQUEST) and not session.is_empty()
+
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session: Any = getattr(request, "session", None)
         try:

@@ -279,6 +279,8 @@ WINKR_JWT = {
     "USER_CACHE_TTL": int(env_duration("JWT_USER_CACHE_TTL", 60)),
     # Failed logins per IP + username (ratelimit_app); a successful login gives its slot back.
     "LOGIN_THROTTLE_CLASSES": ["ratelimit_app.throttling.LoginRateThrottle"],
+    # The user throttle's check rides in the revocation round trip (same hash tag, one pipeline).
+    "PIPELINED_CHECKS": ["ratelimit_app.prefetch.user_throttle"],
 }
 
 # --- DRF -----------------------------------------------------------------------------------

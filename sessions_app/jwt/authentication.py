@@ -8,6 +8,7 @@ revoked?" and returns the cached user row (:mod:`.users`); SQL is read only on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,7 @@ from . import metrics, users
 from .blacklist import TokenBlacklist, blacklist
 from .claims import MalformedClaims, TokenClaims
 from .conf import jwt_settings
+from .verified import verified_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,11 @@ class RedisJWTAuthentication(JWTAuthentication):
     """``Authorization: Bearer <access>`` checked against the Redis revocation list."""
 
     blacklist: TokenBlacklist = blacklist
+    # Set per request by JWTRevocationMiddleware: user id -> checks sent in the revocation round trip.
+    pipelined: Callable[[str], Sequence[Any]] | None = None
+
+    def companions(self, claims: TokenClaims) -> Sequence[Any]:
+        return self.pipelined(claims.user_id) if self.pipelined is not None else ()
 
     def authenticate(self, request: Any) -> tuple[Any, Token] | None:
         django_request = getattr(request, "_request", request)
@@ -86,7 +93,7 @@ class RedisJWTAuthentication(JWTAuthentication):
             metrics.CHECK_INVALID.inc()
             raise InvalidToken({"detail": _("Token is too long."), "code": "token_not_valid"})
         try:
-            return super().get_validated_token(raw_token)
+            return verified_tokens.validated(raw_token, super().get_validated_token)
         except InvalidToken:
             metrics.CHECK_INVALID.inc()
             raise
@@ -95,7 +102,7 @@ class RedisJWTAuthentication(JWTAuthentication):
         claims = token_claims(validated_token)
         with_user = bool(jwt_settings.USER_CACHE_TTL)
         try:
-            result = self.blacklist.check(claims, with_user=with_user)
+            result = self.blacklist.check(claims, with_user=with_user, companions=self.companions(claims))
         except RedisError as exc:
             self.revocation_unavailable(exc)
             result = None
@@ -163,7 +170,7 @@ async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuth
     claims = token_claims(token)
     with_user = bool(jwt_settings.USER_CACHE_TTL)
     try:
-        result = await auth.blacklist.acheck(claims, with_user=with_user)
+        result = await auth.blacklist.acheck(claims, with_user=with_user, companions=auth.companions(claims))
     except RedisError as exc:
         auth.revocation_unavailable(exc)
         result = None

@@ -17,6 +17,7 @@ with the last token it could match. The same tag also holds the short-lived user
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from caching_app.connections import get_async_redis, get_redis
 from caching_app.keys import SEPARATOR, escape_part, make_key
 from caching_app.scripts import LuaScripts
 
-from . import metrics
+from . import metrics, pipelined
 from .claims import TokenClaims
 from .conf import jwt_settings
 
@@ -161,15 +162,30 @@ class TokenBlacklist:
             return CheckResult("session_revoked", row)
         return CheckResult(None, row)
 
-    def check(self, claims: TokenClaims, *, with_user: bool = True) -> CheckResult:
-        """One MGET: revocation of the token, its session and its user, plus the cached user row."""
-        return self.interpret(claims, self.client.mget(self.check_keys(claims, with_user=with_user)),
-                              with_user=with_user)
+    def check(self, claims: TokenClaims, *, with_user: bool = True, companions: Sequence[Any] = ()) -> CheckResult:
+        """One MGET: revocation of the token, its session and its user, plus the cached user row.
 
-    async def acheck(self, claims: TokenClaims, *, with_user: bool = True) -> CheckResult:
+        ``companions`` (see :mod:`.pipelined`) add their own commands under the same hash tag: then it
+        is one pipeline, still one round trip.
+        """
+        keys = self.check_keys(claims, with_user=with_user)
+        if not companions:
+            return self.interpret(claims, self.client.mget(keys), with_user=with_user)
+        with self.client.pipeline(transaction=False) as pipe:
+            counts = pipelined.queue(pipe, keys, companions)
+            replies = pipe.execute(raise_on_error=False)
+        return self.interpret(claims, pipelined.dispatch(replies, counts, companions), with_user=with_user)
+
+    async def acheck(self, claims: TokenClaims, *, with_user: bool = True, companions: Sequence[Any] = ()
+                     ) -> CheckResult:
         client = get_async_redis(self.alias)
-        values = await client.mget(self.check_keys(claims, with_user=with_user))
-        return self.interpret(claims, list(values), with_user=with_user)
+        keys = self.check_keys(claims, with_user=with_user)
+        if not companions:
+            return self.interpret(claims, list(await client.mget(keys)), with_user=with_user)
+        async with client.pipeline(transaction=False) as pipe:
+            counts = pipelined.queue(pipe, keys, companions)
+            replies = await pipe.execute(raise_on_error=False)
+        return self.interpret(claims, pipelined.dispatch(replies, counts, companions), with_user=with_user)
 
     def rotate_refresh(self, claims: TokenClaims) -> str:
         """Accept a refresh token exactly once: ``"ok"``, ``"revoked"`` or ``"reused"`` (see the Lua)."""

@@ -28,6 +28,11 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list:
             errors.append(Error(f"WINKR_JWT[{key!r}] must be a whole number of "
                                 f"{'bytes' if key == 'MAX_TOKEN_BYTES' else 'seconds'} (got {value!r}).",
                                 id="winkr_jwt.E002"))
+    size = jwt_settings.VERIFIED_TOKEN_CACHE_SIZE
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        errors.append(Error(f"WINKR_JWT['VERIFIED_TOKEN_CACHE_SIZE'] must be a whole number of tokens, 0 for off "
+                            f"(got {size!r}).", id="winkr_jwt.E002"))
+    errors.extend(_pipelined_check_errors())
     if not isinstance(jwt_settings.FAIL_OPEN, bool):
         errors.append(Error("WINKR_JWT['FAIL_OPEN'] must be True or False.", id="winkr_jwt.E003"))
     try:
@@ -45,3 +50,14 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list:
             "simplejwt's JWTAuthentication ignores revoked tokens.",
             hint=f"Use {AUTH_CLASS} in REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'].", id="winkr_jwt.W002"))
     return errors
+
+
+def _pipelined_check_errors() -> list:
+    try:
+        factories = jwt_settings.PIPELINED_CHECKS
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="winkr_jwt.E006")]
+    if not isinstance(factories, list | tuple):
+        return [Error("WINKR_JWT['PIPELINED_CHECKS'] must be a list of dotted paths.", id="winkr_jwt.E006")]
+    return [Error(f"WINKR_JWT['PIPELINED_CHECKS']: {factory!r} is not callable.", id="winkr_jwt.E006")
+            for factory in factories if not callable(factory)]

@@ -4,7 +4,8 @@ Runs in ``process_view`` (after URL resolution) so it can leave alone the DRF vi
 do not authenticate with JWT at all (login, refresh: simplejwt's own views do the same),
 where a stale ``Authorization`` header must not block a client from getting a new token.
 The result is kept on the request, so the DRF authentication class does not ask Redis a
-second time: still one round trip per request.
+second time: still one round trip per request, which also carries the user throttle's check
+when ``WINKR_JWT["PIPELINED_CHECKS"]`` names it (:mod:`.pipelined`).
 
 Only JWT-shaped bearer values (``header.payload.signature``) are ours: an opaque bearer token
 (the health token, an API key) belongs to whatever view expects it and is left alone; DRF views
@@ -22,7 +23,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from .authentication import RedisJWTAuthentication
+from . import pipelined
+from .authentication import REQUEST_ATTR, RedisJWTAuthentication, aauthenticate_raw
+
+COMPANIONS_ATTR = "_winkr_jwt_companions"
 
 
 def error_response(exc: APIException, authentication: JWTAuthentication | None = None) -> JsonResponse:
@@ -48,16 +52,80 @@ def uses_jwt(view_func: Callable[..., Any]) -> bool:
 
 
 class JWTRevocationMiddleware(MiddlewareMixin):
+    """Sync and async, as Django's own middleware: under ASGI nothing here needs a thread.
+
+    In async mode ``process_view`` is a coroutine (Django calls the one found on the instance),
+    which checks the token with the async Redis client on the event loop, so the view's thread
+    never waits for that round trip. The ``WINKR_JWT["PIPELINED_CHECKS"]`` companions (the user
+    throttle) ride in the same pipeline and are finished once the response is ready.
+    """
+
     authentication_class: type[RedisJWTAuthentication] = RedisJWTAuthentication
 
-    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
-                     view_kwargs: Any) -> HttpResponse | None:
+    def __init__(self, get_response: Callable[..., Any]):
+        super().__init__(get_response)
+        if self.async_mode:
+            self.process_view = self.aprocess_view
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        response = self.get_response(request)
+        for companion in getattr(request, COMPANIONS_ATTR, ()):
+            companion.finish()
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        response = await self.get_response(request)
+        for companion in getattr(request, COMPANIONS_ATTR, ()):
+            await companion.afinish()
+        return response
+
+    def authentication_for(self, request: HttpRequest, view_func: Callable[..., Any]
+                           ) -> RedisJWTAuthentication | None:
+        """A fresh authenticator when the request carries a JWT-shaped bearer token for a JWT view."""
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header or header.count(".") != 2 or not uses_jwt(view_func):
             return None
         authentication = self.authentication_class()
+
+        def plan(user_id: str) -> list[Any]:
+            companions = pipelined.plan(request, view_func, user_id)
+            if companions:
+                setattr(request, COMPANIONS_ATTR, companions)
+            return companions
+
+        authentication.pipelined = plan
+        return authentication
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
+                     view_kwargs: Any) -> HttpResponse | None:
+        authentication = self.authentication_for(request, view_func)
+        if authentication is None:
+            return None
         try:
             authentication.authenticate(request)
         except APIException as exc:
-            return error_response(exc, authentication)
+            return self.refused(request, exc, authentication)
         return None
+
+    async def aprocess_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
+                            view_kwargs: Any) -> HttpResponse | None:
+        authentication = self.authentication_for(request, view_func)
+        if authentication is None:
+            return None
+        try:
+            raw_token = authentication.get_raw_token(authentication.get_header(request))
+            if raw_token is None:  # another scheme than Bearer: DRF decides
+                return None
+            result = await aauthenticate_raw(raw_token, authentication)
+        except APIException as exc:
+            return self.refused(request, exc, authentication)
+        setattr(request, REQUEST_ATTR, result)  # what RedisJWTAuthentication.authenticate would have left
+        return None
+
+    @staticmethod
+    def refused(request: HttpRequest, exc: APIException, authentication: JWTAuthentication) -> JsonResponse:
+        # A refused token keeps what its companions took (a revoked token counts against its own user).
+        request.__dict__.pop(COMPANIONS_ATTR, None)
+        return error_response(exc, authentication)

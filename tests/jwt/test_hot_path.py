@@ -1,0 +1,186 @@
+"""The authenticated, throttled, cached GET: two Redis round trips, and every guarantee kept.
+
+Round trips are counted on the test's own redis-server: ``total_reads_processed`` (socket reads the
+server handled: one per round trip of a small pipeline) and ``INFO commandstats``, before and after.
+Both the sync handler (APIClient) and the async one (AsyncClient: the ASGI middleware paths) are run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.test import AsyncClient, override_settings
+from rest_framework.test import APIClient
+
+from ratelimit_app.limiter import get_rate_limit_statuses
+from ratelimit_app.throttling import configs_for_scope
+from sessions_app.jwt.blacklist import TokenBlacklist
+from sessions_app.jwt.verified import verified_tokens
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.jwt.hotpath_urls")]
+
+RATES = {"anon": "100/min", "user": ["5/min", "100/h"], "login": "100/min"}
+# What sliding_log.lua calls inside its EVALSHA: not round trips of ours.
+SCRIPT_COMMANDS = {"time", "zremrangebyscore", "zcount", "zrangebyscore", "zadd", "pexpire", "zrem"}
+
+
+@pytest.fixture(params=["sync", "async"])
+def get(request):
+    """``get(path, token) -> (status, headers, json)`` through the sync or the async (ASGI) handler."""
+    if request.param == "sync":
+        client = APIClient()
+
+        def sync_get(path, token=None):
+            response = client.get(path, **({"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}))
+            return response.status_code, response, response.json()
+
+        yield sync_get
+        return
+    # One event loop for the whole test, as under daphne: async Redis clients are kept per loop.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    client = AsyncClient()
+
+    def async_get(path, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = asyncio.run_coroutine_threadsafe(client.get(path, headers=headers), loop).result(timeout=30)
+        return response.status_code, response, response.json()
+
+    yield async_get
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
+
+
+@pytest.fixture
+def rates():
+    with override_settings(WINKR_RATELIMIT={"RATES": RATES}):
+        yield
+
+
+def server_counts(raw_redis) -> tuple[int, dict[str, int]]:
+    reads = raw_redis.info("stats")["total_reads_processed"]
+    commands = {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in raw_redis.info("commandstats").items()}
+    return reads, commands
+
+
+def deltas(before, after) -> tuple[int, dict[str, int]]:
+    reads = after[0] - before[0] - 2  # the two INFO calls of the "after" measurement
+    commands = {name: calls - before[1].get(name, 0) for name, calls in after[1].items()
+                if calls != before[1].get(name, 0) and name != "info" and name not in SCRIPT_COMMANDS}
+    return reads, commands
+
+
+def test_cached_profile_get_is_two_round_trips(get, rates, user, mint, raw_redis):
+    _, access = mint(user)
+    for _ in range(3):  # creates the profile (which invalidates the user's group), caches it, reads it back
+        status, response, _ = get("/api/profiles/me/", access)
+        assert status == 200
+    assert response["X-Cache"] == "HIT"
+    before = server_counts(raw_redis)
+    status, response, body = get("/api/profiles/me/", access)
+    after = server_counts(raw_redis)
+    assert status == 200 and body["user_id"] == user.pk and response["X-Cache"] == "HIT"
+    reads, commands = deltas(before, after)
+    assert commands == {"mget": 2, "evalsha": 1}  # revocation + user row, user throttle, cache entry + generation
+    assert reads == 2  # the first two in one pipeline
+    assert response["RateLimit-Policy"].startswith('"user-60s";q=5;w=60')
+
+
+def test_revoked_token_is_refused_at_once_and_counts_against_its_user(get, rates, user, mint):
+    _, access = mint(user)
+    assert get("/t/throttled/", access)[0] == 200
+    TokenBlacklist().revoke_session(user.pk, access["sid"])
+    status, response, body = get("/t/throttled/", access)
+    assert status == 401 and body["code"] == "session_revoked"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    statuses = get_rate_limit_statuses(configs_for_scope("user", "user"), str(user.pk))
+    assert statuses.results[0].remaining == 3  # 5/min: the good request and the revoked one
+
+
+def test_prefetched_throttle_is_exact(get, rates, user, mint):
+    _, access = mint(user)
+    remaining = [get("/t/throttled/", access)[1]["X-RateLimit-Remaining"] for _ in range(5)]
+    assert remaining == ["4", "3", "2", "1", "0"]
+    status, response, body = get("/t/throttled/", access)
+    assert status == 429 and "user" in body["detail"]
+    assert int(response["Retry-After"]) >= 1
+
+
+def test_a_slot_no_throttle_used_is_given_back(get, rates, user, mint):
+    """The admin-only view refuses the user before the throttles run: nothing may stay counted."""
+    _, access = mint(user)
+    for _ in range(4):
+        assert get("/t/admin/", access)[0] == 403
+    statuses = get_rate_limit_statuses(configs_for_scope("user", "user"), str(user.pk))
+    assert [r.remaining for r in statuses.results] == [5, 100]
+
+
+def test_throttles_work_alone_without_the_jwt_middleware(rates, user, mint, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("JWTRevocationMiddleware")]
+    _, access = mint(user)
+    client = APIClient()
+    statuses = [client.get("/t/throttled/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+
+def test_no_pipelined_checks_means_the_throttle_asks_redis_itself(get, rates, user, mint, raw_redis):
+    _, access = mint(user)
+    with override_settings(WINKR_JWT={"PIPELINED_CHECKS": []}):
+        get("/t/throttled/", access)
+        before = server_counts(raw_redis)
+        assert get("/t/throttled/", access)[0] == 200
+        reads, commands = deltas(before, server_counts(raw_redis))
+    assert commands == {"mget": 1, "evalsha": 1} and reads == 2
+
+
+def test_verified_token_cache_never_accepts_other_bytes_and_rechecks_expiry(get, user, mint):
+    _, access = mint(user)
+    access.set_exp(lifetime=timedelta(seconds=1))
+    token = str(access)
+    assert get("/t/throttled/", token)[0] == 200  # verified once, now kept
+    assert token.encode() in verified_tokens._tokens
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    status, _, body = get("/t/throttled/", forged)
+    assert status == 401 and body["code"] == "token_not_valid"
+    deadline = time.monotonic() + 10
+    while time.time() <= access["exp"] and time.monotonic() < deadline:  # a clock condition, not a guess
+        time.sleep(0.05)
+    status, _, body = get("/t/throttled/", token)
+    assert status == 401 and body["code"] == "token_not_valid"
+    assert token.encode() not in verified_tokens._tokens
+
+
+def test_session_middleware_writes_sessions_under_asgi():
+    client = AsyncClient()
+    response = async_to_sync(client.get)("/t/session/")
+    assert response.status_code == 200
+    assert response.cookies["sessionid"].value and "Cookie" in response["Vary"]
+    assert async_to_sync(sync_to_async(lambda: client.session["seen"]))() is True
+
+
+def test_api_request_leaves_the_session_alone_under_asgi(user, mint):
+    _, access = mint(user)
+    response = async_to_sync(AsyncClient().get)("/t/throttled/", headers={"Authorization": f"Bearer {access}"})
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies and "Cookie" not in response.get("Vary", "")
+
+
+@pytest.mark.cluster
+def test_pipelined_check_on_cluster(get, rates, user, mint, redis_cluster, use_redis):
+    redis_cluster.flush()
+    use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
+    _, access = mint(user)
+    remaining = [get("/t/throttled/", access)[1]["X-RateLimit-Remaining"] for _ in range(5)]
+    assert remaining == ["4", "3", "2", "1", "0"]
+    assert get("/t/throttled/", access)[0] == 429
+    TokenBlacklist().revoke_session(user.pk, access["sid"])
+    assert get("/t/throttled/", access)[0] == 401
+    redis_cluster.flush()
