@@ -92,6 +92,8 @@ def clean_text(text: object) -> str:
         raise InvalidInput("'text' must be a string.", code="invalid_text")
     if not text.strip():
         raise InvalidInput("'text' must not be empty.", code="invalid_text")
+    if "\x00" in text:
+        raise InvalidInput("'text' must not contain NUL characters.", code="invalid_text")
     limit = int(realtime_settings.MAX_TEXT_LENGTH)
     if len(text) > limit:
         raise InvalidInput(f"'text' is longer than {limit} characters.", code="text_too_long")
@@ -101,7 +103,7 @@ def clean_text(text: object) -> str:
 def clean_client_id(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH or "\x00" in value:
         raise InvalidInput(f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters.",
                            code="invalid_client_id")
     return value
@@ -254,7 +256,13 @@ def history(user_id: object, other_id: object, *, before: object | None = None, 
             ) -> tuple[list[ChatMessage], str | None]:
     """One page of a conversation, oldest first, ending before ``before``; and the next ``before``."""
     other = clean_user_id(other_id, "user_id")
-    end = "+" if before in (None, "") else "(" + format_stream_id(clean_since(before))
+    if before in (None, ""):
+        end = "+"
+    else:
+        position = clean_since(before)
+        if position == (0, 0):
+            return [], None  # nothing is older than the first possible id (and Redis refuses "(0-0")
+        end = "(" + format_stream_id(position)
     try:
         entries = get_redis(realtime_settings.REDIS_ALIAS).xrevrange(
             conversation_key(user_id, other), max=end, min="-", count=limit)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
 
 ERROR_COMPONENT = "APIError"
 # Every error body is a JSON object: {"detail", "code"} from our views and simplejwt, or DRF's validation
@@ -36,7 +38,31 @@ DESCRIPTIONS = {
 }
 
 
+# What DRF's CharField refuses beyond its lengths, as JSON Schema patterns (request bodies only): a NUL
+# character (ProhibitNullCharactersValidator) and, unless blank is allowed, a value that is blank once
+# trimmed. Without them a schema-valid "   " or "a\x00" gets a 400 and the schema lies about its limits.
+NO_NUL = "^[^\\x00]*$"
+NOT_BLANK_NO_NUL = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
+
+
+def text_pattern(field: serializers.CharField) -> str:
+    """The pattern a request string must match to pass ``field``'s blank and NUL checks."""
+    if field.allow_blank or not field.trim_whitespace:
+        return NO_NUL  # an untrimmed field accepts "   "; minLength (drf-spectacular) refuses ""
+    return NOT_BLANK_NO_NUL
+
+
 class WinkrAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (direction == "request" and isinstance(field, serializers.CharField) and not field.read_only
+                and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema)
+                and not any(isinstance(v, RegexValidator) for v in field.validators)):  # its own pattern wins
+            schema["pattern"] = text_pattern(field)
+        if direction == "request" and callable(getattr(field, "schema_pattern", None)):
+            schema["pattern"] = field.schema_pattern()  # a field that knows its own limits (winkr.demo)
+        return schema
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
@@ -54,8 +80,9 @@ class WinkrAutoSchema(AutoSchema):
             codes.append("403")
         responses = operation.setdefault("responses", {})
         for code in sorted(codes):
-            responses.setdefault(code, {
-                "description": DESCRIPTIONS[code],
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
-            })
+            responses.setdefault(code, {"description": DESCRIPTIONS[code]})
+        error_body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
+        for code, response in responses.items():
+            if code[0] in "45" and not response.get("content"):  # every error has a JSON body
+                response["content"] = error_body
         return operation

@@ -31,7 +31,8 @@ def test_register_validates_passwords_and_names(api, user):
     weak = api.post("/api/auth/register/", {"username": "dave", "password": "123"}, format="json")
     assert weak.status_code == 400 and "password" in weak.json()
     taken = api.post("/api/auth/register/", {"username": "ALICE", "password": "quite-Long-pass-42"}, format="json")
-    assert taken.status_code == 400 and "username" in taken.json()
+    # Taken (ignoring case) is a conflict with existing state, not a malformed request.
+    assert taken.status_code == 409 and "username" in taken.json() and taken.json()["code"] == "username_taken"
     bad = api.post("/api/auth/register/", {"username": "a b:c{}", "password": "quite-Long-pass-42"}, format="json")
     assert bad.status_code == 400
     assert api.post("/api/auth/register/", ["not", "a", "dict"], format="json").status_code == 400
@@ -148,9 +149,11 @@ def test_evicted_device_session_loses_its_tokens(api, user):
 
 
 def test_logout_needs_a_jwt(api):
-    assert api.post("/api/auth/logout/").status_code == 403  # DRF's answer without credentials
+    anonymous = api.post("/api/auth/logout/")  # RFC 6750 3.1: no credentials, no error code
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
     response = api.post("/api/auth/logout/", **bearer("a.b.c"))
-    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 
 
 def test_rotated_out_marker_expires_with_the_refresh_token(api, user, raw_redis):
