@@ -15,6 +15,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from ratelimit_app.headers import PROBLEM_JSON
+
 ERROR_COMPONENT = "APIError"
 # Every error body is a JSON object: {"detail", "code"} from our views and simplejwt, or DRF's validation
 # errors {"<field>": ["..."]}; so only the type is fixed and the usual members are described.
@@ -25,6 +27,25 @@ ERROR_SCHEMA = {
         "detail": {"description": "What is wrong, for a person."},
         "code": {"type": "string", "description": "A stable code for programs."},
         "retry_after": {"type": "number", "description": "Seconds to wait (rate limits)."},
+    },
+    "additionalProperties": True,
+}
+QUOTA_COMPONENT = "QuotaExceeded"
+# A 429: draft-ietf-httpapi-ratelimit-headers-11's quota-exceeded problem (RFC 9457), ratelimit_app.exceptions.
+QUOTA_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem, type quota-exceeded, plus the error's code.",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "violated-policies": {"type": "array", "items": {"type": "string"},
+                              "description": "The RateLimit-Policy names whose quota was exceeded."},
+        "code": {"type": "string"},
+        "scope": {"type": "string"},
+        "rate": {"type": "string"},
+        "retry_after": {"type": "integer"},
     },
     "additionalProperties": True,
 }
@@ -67,8 +88,9 @@ class WinkrAutoSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
-        self.registry.register_on_missing(ResolvedComponent(
-            name=ERROR_COMPONENT, type=ResolvedComponent.SCHEMA, object=ERROR_COMPONENT, schema=ERROR_SCHEMA))
+        for name, schema in ((ERROR_COMPONENT, ERROR_SCHEMA), (QUOTA_COMPONENT, QUOTA_SCHEMA)):
+            self.registry.register_on_missing(ResolvedComponent(
+                name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema))
         parameters = operation.get("parameters", [])
         codes = ["401", "429", "503"]
         if "requestBody" in operation or any(p.get("in") == "query" for p in parameters) \
@@ -81,6 +103,10 @@ class WinkrAutoSchema(AutoSchema):
         responses = operation.setdefault("responses", {})
         for code in sorted(codes):
             responses.setdefault(code, {"description": DESCRIPTIONS[code]})
+        # The throttles' 429 is a problem document; a view's own limit (realtime's chat limit) answers JSON.
+        responses["429"].setdefault("content", {
+            PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{QUOTA_COMPONENT}"}},
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}})
         error_body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
         for code, response in responses.items():
             if code[0] in "45" and not response.get("content"):  # every error has a JSON body
