@@ -13,3 +13,9 @@ from winkr.settings import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
+
+# DATABASE_URL picks the engine (winkr.settings): SQLite by default, PostgreSQL in CI's second leg
+# (.ci/run). pytest-django creates and drops the test database; on a server it is named after the
+# configured one plus "_test", so a throwaway name (winkr_ci_...) stays recognisable.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}_test"}  # noqa: F405

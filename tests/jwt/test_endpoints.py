@@ -174,3 +174,24 @@ def test_redis_down_login_is_503_json(api, user, spawn_redis, use_redis):
     server.stop()
     response = api.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
     assert response.status_code == 503 and response.json()["detail"]
+
+
+def test_register_that_loses_the_race_is_a_409_not_a_500(api, user, monkeypatch):
+    """Two registrations of one name (any case) at once: the check before the INSERT passes for both;
+    the database's unique index (UPPER(username)) refuses the second, which becomes a 409 JSON."""
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.jwt import views
+
+    checks, really_taken = [], views.username_taken
+
+    def check_misses_once(username):
+        checks.append(username)
+        return len(checks) > 1 and really_taken(username)
+
+    monkeypatch.setattr(views, "username_taken", check_misses_once)
+    lost = api.post("/api/auth/register/", {"username": user.username.upper(), "password": "quite-Long-pass-42"},
+                    format="json")
+    assert lost.status_code == 409 and lost.json()["code"] == "username_taken"
+    assert len(checks) == 2  # the pre-check (missed) and the re-check after the IntegrityError
+    assert get_user_model().objects.filter(username__iexact=user.username).count() == 1
