@@ -36,7 +36,8 @@ def grouped_profile_by_id(user_id: int) -> dict:
 def _profile_gets(bench) -> None:
     user = get_user_model().objects.create_user(username="bench-viewer")
     target = get_user_model().objects.create_user(username="bench-target")
-    Profile.objects.create(user=target, display_name="Target", bio="b" * 300, interests=["a", "b", "c"])
+    Profile.objects.update_or_create(user=target, defaults={"display_name": "Target", "bio": "b" * 300,
+                                                            "interests": ["a", "b", "c"]})
     client = Client()
     client.force_login(user)
     url = f"/api/profiles/{target.pk}/"

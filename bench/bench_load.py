@@ -51,8 +51,9 @@ def make_users(count: int) -> list[int]:
         user = model.objects.filter(username=f"bench-load-{index}").first()
         if user is None:  # created in one save: a later save would tombstone the JWT user-row cache for a while
             user = model.objects.create_user(username=f"bench-load-{index}", password=PASSWORD)
-            Profile.objects.create(user=user, display_name=f"Load {index}", bio="b" * 200, gender="woman",
-                                   interests=["hiking", "jazz", "chess"])
+            Profile.objects.update_or_create(user=user, defaults={  # the user came with an empty profile
+                "display_name": f"Load {index}", "bio": "b" * 200, "gender": "woman",
+                "interests": ["hiking", "jazz", "chess"]})
         ids.append(user.pk)
     return ids
 

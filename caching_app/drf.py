@@ -1,4 +1,4 @@
-"""Response caching for DRF view handlers (``get``, ``list``, ``retrieve``).
+"""Response caching for DRF view handlers (``get``, ``list``, ``retrieve``), and :class:`StrictCharField`.
 
 A handler decorator rather than a ``dispatch`` override: it runs after DRF's
 ``initial()``, so authentication, permissions and throttles still apply to every
@@ -12,12 +12,23 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .service import API_RESPONSE, CacheService, cache_service, user_group
 
 GroupHook = Callable[..., str | None]
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField turns ``0`` into ``"0"``, so a client's type bug would be stored silently
+    (and a body the schema calls invalid would be accepted). Used by every app's request serializers."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class _Uncacheable(Exception):  # noqa: N818 - control flow, never seen by callers

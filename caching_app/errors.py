@@ -45,4 +45,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, RedisUnavailable):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if response is not None:
+        _use_content_type(response, exc, context)
     return response
+
+
+def _use_content_type(response: Response, exc: Exception, context: dict[str, Any]) -> None:
+    """An exception naming a JSON media type of its own (``application/problem+json``, e.g. the rate
+    limiter's 429) gets it, when the client was going to get JSON anyway (not the browsable API)."""
+    content_type = getattr(exc, "content_type", None)
+    renderer = getattr(context.get("request"), "accepted_renderer", None)
+    if content_type and getattr(renderer, "format", None) == "json":
+        response.content_type = content_type

@@ -6,22 +6,33 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, Throttled
 
+from .headers import PROBLEM_JSON, QUOTA_EXCEEDED, QUOTA_EXCEEDED_TITLE
+
 
 class RateLimitExceeded(Throttled):
-    """429 with ``Retry-After`` and a JSON body saying which limit was hit and for how long.
+    """429 with ``Retry-After`` and a body saying which limit was hit and for how long.
 
-    DRF's ``Throttled`` only says "Request was throttled"; clients and people debugging
-    need the scope and the rate. ``wait`` drives DRF's ``Retry-After`` header.
+    DRF's ``Throttled`` only says "Request was throttled"; clients and people debugging need the scope
+    and the rate. The body is draft-ietf-httpapi-ratelimit-headers-11's ``quota-exceeded`` problem
+    (RFC 9457, ``application/problem+json``: ``content_type`` is applied by the project's exception
+    handler, caching_app.errors) naming the violated policies as ``RateLimit-Policy`` does, plus our
+    ``code``, ``scope``, ``rate`` and ``retry_after``. ``wait`` drives DRF's ``Retry-After`` header.
     """
 
-    def __init__(self, scope: str, rate: str, wait: int):
+    content_type = PROBLEM_JSON
+
+    def __init__(self, scope: str, rate: str, wait: int, violated_policies: list[str] | None = None):
         self.wait = wait
         message = _("Rate limit {rate} of scope '{scope}' exceeded. Try again in {wait} seconds.").format(
             rate=rate, scope=scope, wait=wait
         )
         APIException.__init__(self, message, "throttled")
         # Set after __init__, which would turn the numbers into strings.
-        self.detail = {"detail": self.detail, "code": "throttled", "scope": scope, "rate": rate, "retry_after": wait}
+        self.detail = {
+            "type": QUOTA_EXCEEDED, "title": QUOTA_EXCEEDED_TITLE, "status": self.status_code,
+            "detail": self.detail, "violated-policies": violated_policies or [scope],
+            "code": "throttled", "scope": scope, "rate": rate, "retry_after": wait,
+        }
 
 
 class RateLimitUnavailable(APIException):

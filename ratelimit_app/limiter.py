@@ -87,6 +87,21 @@ class RateLimitResult:
     def window(self) -> int:
         return self.config.window
 
+    @property
+    def wait(self) -> float:
+        """Seconds until this limit has more room: until one more request passes when it is exhausted,
+        else until its oldest counted request leaves the window (0: nothing counted)."""
+        return max(self.reset_after, self.retry_after)
+
+
+def binding_limit(results: Sequence[RateLimitResult]) -> RateLimitResult:
+    """The limit that trips first: the fewest requests remaining; of those, the longest wait.
+
+    Not the smallest *fraction* left: with 4 of 5 left on one limit and 12 of 20 on another, exactly
+    4 more requests pass. The one place this choice is made (decisions, headers, every scope).
+    """
+    return min(results, key=lambda r: (r.remaining, -r.wait))
+
 
 @dataclass(frozen=True)
 class RateLimitDecision:
@@ -99,10 +114,8 @@ class RateLimitDecision:
 
     @property
     def binding(self) -> RateLimitResult:
-        """The limit that decides: the longest wait if denied, else the fewest remaining."""
-        if not self.allowed:
-            return max(self.results, key=lambda r: r.retry_after)
-        return min(self.results, key=lambda r: (r.remaining / r.limit, -r.reset_after))
+        """The limit that decides (:func:`binding_limit`)."""
+        return binding_limit(self.results)
 
     @property
     def retry_after(self) -> float:

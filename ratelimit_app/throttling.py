@@ -123,7 +123,8 @@ class RedisRateThrottle(BaseThrottle):
             REJECTIONS.labels(scope).inc()
             binding = decision.binding
             rate = _rate_text(binding.config)
-            raise RateLimitExceeded(scope, rate, max(ceil_seconds(decision.retry_after), 1))
+            raise RateLimitExceeded(scope, rate, max(ceil_seconds(decision.retry_after), 1),
+                                    headers.violated_policies(scope, decision))
         self.on_allowed(request, view, scope, configs, key, decision)
         return True
 

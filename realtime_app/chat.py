@@ -94,6 +94,8 @@ def clean_text(text: object) -> str:
         raise InvalidInput("'text' must be a string.", code="invalid_text")
     if not text.strip():
         raise InvalidInput("'text' must not be empty.", code="invalid_text")
+    if "\x00" in text:
+        raise InvalidInput("'text' must not contain NUL characters.", code="invalid_text")
     limit = int(realtime_settings.MAX_TEXT_LENGTH)
     if len(text) > limit:
         raise InvalidInput(f"'text' is longer than {limit} characters.", code="text_too_long")
@@ -103,7 +105,7 @@ def clean_text(text: object) -> str:
 def clean_client_id(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH or "\x00" in value:
         raise InvalidInput(f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters.",
                            code="invalid_client_id")
     return require_utf8(value, "client_id", "invalid_client_id")

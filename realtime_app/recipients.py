@@ -15,6 +15,7 @@ invalidation by user needs a scan that generic caches do not offer; it is a dict
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -71,9 +72,25 @@ class RecentPairs:
 allowed_recipients = RecentPairs()
 
 
+# Integer primary keys from clients: 0 to 10**18 - 1 (always fits a signed 64-bit column), written as
+# plain ASCII digits. int() alone would also take " 1", "+1", "1_000" and other scripts' digits.
+MAX_INTEGER_ID = 10**18 - 1
+INTEGER_ID = re.compile(r"[0-9]{1,18}")
+INTEGER_PK_TYPES = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+                    "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField"}
+
+
+def integer_user_ids() -> bool:
+    """True when the user model's primary key is an integer (the API schema then says integer too)."""
+    return get_user_model()._meta.pk.get_internal_type() in INTEGER_PK_TYPES
+
+
 def clean_user_id(value: object, field: str = "to") -> Any:
     """A user primary key from client input, or :class:`InvalidInput`."""
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient")
+    if integer_user_ids() and not (isinstance(value, int) and 0 <= value <= MAX_INTEGER_ID
+                                   or isinstance(value, str) and INTEGER_ID.fullmatch(value)):
         raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient")
     try:
         return get_user_model()._meta.pk.to_python(value)
@@ -86,7 +103,7 @@ def checked_recipient(sender: Any, recipient_id: object) -> tuple[str, bool]:
     ``(pk, False)`` and the caller must run :func:`load_recipient`. Raises on malformed or self ids."""
     recipient_pk = str(clean_user_id(recipient_id))
     if recipient_pk == str(sender.pk):
-        raise InvalidInput("You cannot message yourself.", code="invalid_recipient")
+        raise NotAllowed("You cannot message yourself.", code="invalid_recipient")
     policy = realtime_settings.SEND_POLICY
     return recipient_pk, allowed_recipients.contains(policy, str(sender.pk), recipient_pk)
 

@@ -12,7 +12,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+# ASCII digits only (``\d`` also matches other scripts' digits), 19 at most (always below 2**64), no
+# surrounding whitespace: exactly what the API schema states (CURSOR_PATTERN, realtime_app.views).
+STREAM_ID = re.compile(r"^([0-9]{1,19})(?:-([0-9]{1,19}))?$")
 MAX_PART = 2**64 - 1
 FIRST_ID = (0, 0)
 LAST_ID = (MAX_PART, MAX_PART)
@@ -25,7 +27,7 @@ class InvalidStreamId(ValueError):
 def parse_stream_id(value: object) -> tuple[int, int]:
     """``"1700000000000-3"`` -> ``(1700000000000, 3)``; a bare ``"<ms>"`` means ``<ms>-0``."""
     text = value.decode() if isinstance(value, bytes) else str(value)
-    match = STREAM_ID.match(text.strip())
+    match = STREAM_ID.match(text)
     if not match:
         raise InvalidStreamId(f"{text[:40]!r} is not a stream id (want <milliseconds>-<sequence>)")
     ms, seq = int(match.group(1)), int(match.group(2) or 0)

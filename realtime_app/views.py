@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 from . import chat, notifications
 from .conf import realtime_settings
 from .errors import InvalidInput, RealtimeError
+from .recipients import MAX_INTEGER_ID, integer_user_ids
 
 
 def error_response(exc: RealtimeError) -> Response:
@@ -43,9 +43,43 @@ def page_size(request: Request, default: int = 50) -> int:
 
 
 class SendMessageSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    client_id = serializers.CharField(required=False, max_length=100,
+    """The request body, for the schema: the limits :func:`chat.clean_text` / ``clean_client_id`` enforce.
+
+    ``text`` must hold a non-space character; neither may hold NUL. The length limits are the settings'
+    values when the schema is generated.
+    """
+
+    text = serializers.CharField(max_length=2000)
+    client_id = serializers.CharField(required=False, allow_null=True, trim_whitespace=False, min_length=1,
+                                      max_length=chat.MAX_CLIENT_ID_LENGTH,
                                       help_text="Resending with the same client_id returns the original (200).")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["text"].max_length = int(realtime_settings.MAX_TEXT_LENGTH)
+        return fields
+
+
+# A stream id (realtime_app.streams.STREAM_ID), or empty for "none".
+CURSOR_PATTERN = "^(?:[0-9]{1,19}(?:-[0-9]{1,19})?)?$"
+# As a "before" bound, not 0-0 (nothing is older: 400 invalid_before, realtime_app.streams.client_position).
+BEFORE_PATTERN = "^(?:(?![0-]+$)[0-9]{1,19}(?:-[0-9]{1,19})?)?$"
+
+
+def user_id_parameter() -> OpenApiParameter:
+    """The other user's id, typed as :func:`recipients.clean_user_id` accepts it."""
+    schema = ({"type": "integer", "minimum": 0, "maximum": MAX_INTEGER_ID} if integer_user_ids()
+              else {"type": "string", "minLength": 1})
+    return OpenApiParameter("user_id", schema, OpenApiParameter.PATH)
+
+
+def page_parameters(cursor: str, cursor_help: str, pattern: str = CURSOR_PATTERN) -> list[OpenApiParameter]:
+    """``limit`` (1 to MAX_PAGE_SIZE, as :func:`page_size` checks) and a stream-id cursor parameter."""
+    return [
+        OpenApiParameter(cursor, {"type": "string", "pattern": pattern}, description=cursor_help),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": int(realtime_settings.MAX_PAGE_SIZE)},
+                         description="page size"),
+    ]
 
 
 MESSAGE_SCHEMA = inline_serializer("ChatMessage", {
@@ -59,8 +93,7 @@ class ChatMessagesView(APIView):
     """``GET`` a page of the conversation with ``user_id``; ``POST`` a message to them."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("before", OpenApiTypes.STR, description="stream id; older messages only"),
-                    OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=[user_id_parameter(), *page_parameters("before", "stream id; older messages only", BEFORE_PATTERN)],
         responses=inline_serializer("ChatHistory", {"messages": serializers.ListField(child=serializers.DictField()),
                                                     "next_before": serializers.CharField(allow_null=True)}),
     )
@@ -72,7 +105,8 @@ class ChatMessagesView(APIView):
             return error_response(exc)
         return Response({"messages": [m.as_frame() for m in messages], "next_before": next_before})
 
-    @extend_schema(request=SendMessageSerializer, responses={201: MESSAGE_SCHEMA, 200: MESSAGE_SCHEMA})
+    @extend_schema(request=SendMessageSerializer, responses={201: MESSAGE_SCHEMA, 200: MESSAGE_SCHEMA},
+                   parameters=[user_id_parameter()])
     def post(self, request: Request, user_id: str) -> Response:
         data: Any = request.data
         if not isinstance(data, dict) or "text" not in data:
@@ -89,7 +123,7 @@ class NotificationsView(APIView):
     """``GET`` the caller's notifications after ``since`` (all retained ones without it), oldest first."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=page_parameters("since", "stream id; newer notifications only"),
         responses=inline_serializer("NotificationPage", {
             "notifications": serializers.ListField(child=serializers.DictField()),
             "resync_required": serializers.BooleanField(),

@@ -19,3 +19,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 # project's manifest storage with hashed names, exactly as production does.
 if not os.environ.get("DJANGO_STATIC_ROOT"):
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+# DATABASE_URL picks the engine (winkr.settings): SQLite by default, PostgreSQL in CI's second leg
+# (.ci/run). pytest-django creates and drops the test database; on a server it is named after the
+# configured one plus "_test", so a throwaway name (winkr_ci_...) stays recognisable.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}_test"}  # noqa: F405

@@ -312,6 +312,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The API's contract is JSON: form bodies are still parsed (DRF's default parsers) but not advertised.
     "PARSER_WHITELIST": ["caching_app.parsers.JSONParser"],
+    # Request bodies get their own components, so they can state what the server refuses (minLength 1 for
+    # non-blank text, patterns: winkr.schema) without constraining what responses may contain.
+    "COMPONENT_SPLIT_REQUEST": True,
     "PATH_CONVERTER_OVERRIDES": {"user_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
 }
 

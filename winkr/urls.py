@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
+
+from winkr.errors import api_not_found
 
 from . import pages
 
@@ -17,6 +19,8 @@ urlpatterns = [
     path("api/", include("ratelimit_app.urls")),
     path("api/", include("realtime_app.urls")),
     path("api/", include("winkr.demo.urls")),
+    # Keep last among the api/ routes: any other /api/ path is a JSON 404, DEBUG on or off (winkr.errors).
+    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
 ]
 
 handler400 = "winkr.errors.bad_request"

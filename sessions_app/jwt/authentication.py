@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
@@ -78,15 +78,21 @@ class RedisJWTAuthentication(JWTAuthentication):
             setattr(django_request, REQUEST_ATTR, result)
         return result
 
-    def authenticate_header(self, request: Any) -> str | None:
-        """401 + ``WWW-Authenticate`` when a bearer token was sent and refused.
+    def authenticate_header(self, request: Any) -> str:
+        """``WWW-Authenticate`` of every 401 (RFC 6750, section 3), so DRF answers 401 rather than 403.
 
-        With no ``Authorization`` header at all, None keeps DRF's answer to anonymous requests
-        (403 "credentials were not provided") that the project had with SessionAuthentication.
+        No credentials: ``Bearer realm="api"`` (no error code, as the RFC asks). A bearer token that
+        was sent and refused (``request`` is None when the middleware refuses it):
+        ``Bearer realm="api", error="invalid_token"``.
         """
-        if request is not None and not self.get_header(request):
-            return None
-        return super().authenticate_header(request)
+        challenge = super().authenticate_header(request)
+        if request is None or self.bearer_sent(request):
+            return f'{challenge}, error="invalid_token"'
+        return challenge
+
+    def bearer_sent(self, request: Any) -> bool:
+        parts = (self.get_header(request) or b"").split()
+        return bool(parts) and parts[0] in AUTH_HEADER_TYPE_BYTES
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         if len(raw_token) > jwt_settings.MAX_TOKEN_BYTES:

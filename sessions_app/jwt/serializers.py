@@ -6,32 +6,53 @@ from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MinLengthValidator, RegexValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from caching_app.drf import StrictCharField
 from sessions_app import usernames
+
+
+def min_password_length() -> int:
+    """The length AUTH_PASSWORD_VALIDATORS require (0 if none does), stated in the API schema."""
+    return max((getattr(v, "min_length", 0) for v in password_validation.get_default_password_validators()
+                if isinstance(v, password_validation.MinimumLengthValidator)), default=0)
+
+
+# NumericPasswordValidator as a pattern the schema can state (with ProhibitNullCharactersValidator's NUL).
+NOT_ONLY_DIGITS = RegexValidator(r"^[^\x00]*[^\x00\d][^\x00]*\Z", message=_("This password is entirely numeric."),
+                                 code="password_entirely_numeric")
 
 DEVICE_FIELDS = ("device_id", "device_type", "os", "browser", "location")
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=4096)
+    """The user model's own username validators are attached to the field (so the schema states the
+    pattern) and password length comes from AUTH_PASSWORD_VALIDATORS; a taken name is the view's 409."""
+
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
-    def validate_username(self, value: str) -> str:
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
         model = get_user_model()
-        field = model._meta.get_field(model.USERNAME_FIELD)
-        for validator in field.validators:
-            try:
-                validator(value)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(list(exc.messages)) from exc
+        fields["username"].validators.extend(model._meta.get_field(model.USERNAME_FIELD).validators)
+        minimum = min_password_length()
+        if minimum:
+            fields["password"].min_length = minimum
+            fields["password"].validators.append(MinLengthValidator(minimum))
+        if any(isinstance(v, password_validation.NumericPasswordValidator)
+               for v in password_validation.get_default_password_validators()):
+            fields["password"].validators.append(NOT_ONLY_DIGITS)
+        return fields
+
+    def validate_username(self, value: str) -> str:
         if usernames.looks_like_another_script(value):
             raise serializers.ValidationError(
                 "This username mixes scripts with letters that look like another script's; use one script.",
                 code="confusable")
-        if usernames.is_taken(value):
-            raise serializers.ValidationError("A user with that username already exists.", code="unique")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -47,26 +68,26 @@ class RegisterSerializer(serializers.Serializer):
 class LoginDeviceSerializer(serializers.Serializer):
     """The optional ``device`` object of a login (its own schema component: the session list has ``Device``)."""
 
-    device_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    device_type = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    os = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    browser = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    device_id = StrictCharField(max_length=200, required=False, allow_blank=True)
+    device_type = StrictCharField(max_length=50, required=False, allow_blank=True)
+    os = StrictCharField(max_length=100, required=False, allow_blank=True)
+    browser = StrictCharField(max_length=100, required=False, allow_blank=True)
+    location = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 class TokenObtainSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=4096)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
     device = LoginDeviceSerializer(required=False)
 
 
 class TokenRefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=8192)
+    refresh = StrictCharField(max_length=8192)
 
 
 class TokenPairSerializer(serializers.Serializer):
     """Response of ``token/`` (documentation only)."""
 
-    access = serializers.CharField()
-    refresh = serializers.CharField()
-    session_id = serializers.CharField()
+    access = StrictCharField()
+    refresh = StrictCharField()
+    session_id = StrictCharField()

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
+from sessions_app import usernames
 from sessions_app.devices import client_ip, device_sent_by
 from sessions_app.revocation import log_out_everywhere
 
@@ -27,7 +28,12 @@ from .authentication import RedisJWTAuthentication, token_claims
 from .blacklist import blacklist
 from .claims import SESSION_CLAIM
 from .conf import jwt_settings
-from .serializers import RegisterSerializer, TokenObtainSerializer, TokenPairSerializer, TokenRefreshSerializer
+from .serializers import (
+    RegisterSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    TokenRefreshSerializer,
+)
 from .tokens import SessionRefreshToken
 
 logger = logging.getLogger(__name__)
@@ -48,22 +54,41 @@ class AuthAPIView(APIView):
         return JWTAuthentication().authenticate_header(request)
 
 
+class UsernameTaken(APIException):
+    """409: the name is taken (ignoring case); the request was well formed, the state conflicts."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "username_taken"
+
+    def __init__(self) -> None:
+        super().__init__({"username": [_("A user with that username already exists.")], "code": self.default_code})
+
+
 class RegisterView(AuthAPIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=RegisterSerializer, responses={201: inline_serializer(
-        "Registered", {"id": serializers.IntegerField(), "username": serializers.CharField()})})
+    @extend_schema(request=RegisterSerializer, responses={
+        201: inline_serializer("Registered", {"id": serializers.IntegerField(), "username": serializers.CharField()}),
+        409: OpenApiResponse(description="That username is taken (compared ignoring case).")})
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if usernames.is_taken(data["username"]):
+            raise UsernameTaken()
         model = get_user_model()
         try:
-            user = model._default_manager.create_user(
-                **{model.USERNAME_FIELD: data["username"]}, email=data.get("email", ""), password=data["password"])
+            # One transaction: the user and what post_save creates with it (the demo's profile) exist
+            # together or not at all; the savepoint keeps an outer transaction usable on PostgreSQL.
+            with transaction.atomic():
+                user = model._default_manager.create_user(
+                    **{model.USERNAME_FIELD: data["username"]}, email=data.get("email", ""),
+                    password=data["password"])
         except IntegrityError as exc:  # lost a race with a registration of the same name
-            raise ValidationError({"username": ["A user with that username already exists."]}) from exc
+            if usernames.is_taken(data["username"]):
+                raise UsernameTaken() from exc
+            raise
         return Response({"id": user.pk, "username": user.get_username()}, status=status.HTTP_201_CREATED)
 
 

@@ -77,4 +77,4 @@ def test_unauthenticated_request_still_rejected_before_cache(users):
     alice, _ = users
     call(EchoView, alice)
     response = EchoView.as_view()(APIRequestFactory().get("/echo/"))
-    assert response.status_code == 403
+    assert response.status_code == 401

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def profiles():
     users = [get_user_model().objects.create(username=f"u{n}") for n in range(5)]
     for n, user in enumerate(users):
-        Profile.objects.create(user=user, display_name=f"User {n}", interests=["hiking"], latitude=52 + n / 100,
-                               longitude=13.0, location_updated_at=timezone.now())
+        Profile.objects.update_or_create(user=user, defaults={  # the user came with an empty profile
+            "display_name": f"User {n}", "interests": ["hiking"], "latitude": 52 + n / 100, "longitude": 13.0,
+            "location_updated_at": timezone.now()})
         Photo.objects.create(user=user, url=f"https://img.example/{n}.jpg", width=10, height=10)
     return users
 

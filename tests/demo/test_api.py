@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # on_commit invalidation r
 
 def make_user(name, **profile):
     user = get_user_model().objects.create_user(username=name, password="pw-" + name)
-    Profile.objects.create(user=user, display_name=profile.pop("display_name", name.title()), **profile)
+    # The user came with a profile (winkr.demo.receivers.create_profile): fill it in.
+    Profile.objects.filter(user=user).update(display_name=profile.pop("display_name", name.title()), **profile)
     return user
 
 
@@ -35,7 +36,8 @@ def client_for(user):
 
 
 def test_anonymous_is_rejected(alice):
-    assert APIClient().get(f"/api/profiles/{alice.pk}/").status_code == 403
+    response = APIClient().get(f"/api/profiles/{alice.pk}/")
+    assert response.status_code == 401 and response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_public_profile_cached_and_private_fields_hidden(alice, bob):
@@ -136,7 +138,8 @@ def test_like_match_invalidates_both_and_sends_the_signal(alice, bob):
 
 def test_like_errors(alice):
     client = client_for(alice)
-    assert client.post(f"/api/matches/{alice.pk}/like/").json()["code"] == "like_self"
+    own = client.post(f"/api/matches/{alice.pk}/like/")
+    assert own.status_code == 403 and own.json()["code"] == "like_self"  # well formed, not allowed
     assert client.post("/api/matches/999999/like/").status_code == 404
 
 

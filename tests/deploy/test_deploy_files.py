@@ -23,6 +23,7 @@ COMPOSE_ENV = {
     "REDIS_PASSWORD": "app-password",
     "REDIS_ADMIN_PASSWORD": "admin-password",
     "REDIS_SENTINEL_PASSWORD": "sentinel-password",
+    "POSTGRES_PASSWORD": "postgres-password",
 }
 TOPOLOGIES = [None, "cluster", "sentinel"]
 

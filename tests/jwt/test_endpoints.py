@@ -31,7 +31,8 @@ def test_register_validates_passwords_and_names(api, user):
     weak = api.post("/api/auth/register/", {"username": "dave", "password": "123"}, format="json")
     assert weak.status_code == 400 and "password" in weak.json()
     taken = api.post("/api/auth/register/", {"username": "ALICE", "password": "quite-Long-pass-42"}, format="json")
-    assert taken.status_code == 400 and "username" in taken.json()
+    # Taken (ignoring case) is a conflict with existing state, not a malformed request.
+    assert taken.status_code == 409 and "username" in taken.json() and taken.json()["code"] == "username_taken"
     bad = api.post("/api/auth/register/", {"username": "a b:c{}", "password": "quite-Long-pass-42"}, format="json")
     assert bad.status_code == 400
     assert api.post("/api/auth/register/", ["not", "a", "dict"], format="json").status_code == 400
@@ -148,9 +149,11 @@ def test_evicted_device_session_loses_its_tokens(api, user):
 
 
 def test_logout_needs_a_jwt(api):
-    assert api.post("/api/auth/logout/").status_code == 403  # DRF's answer without credentials
+    anonymous = api.post("/api/auth/logout/")  # RFC 6750 3.1: no credentials, no error code
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == 'Bearer realm="api"'
     response = api.post("/api/auth/logout/", **bearer("a.b.c"))
-    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 
 
 def test_rotated_out_marker_expires_with_the_refresh_token(api, user, raw_redis):
@@ -171,3 +174,24 @@ def test_redis_down_login_is_503_json(api, user, spawn_redis, use_redis):
     server.stop()
     response = api.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
     assert response.status_code == 503 and response.json()["detail"]
+
+
+def test_register_that_loses_the_race_is_a_409_not_a_500(api, user, monkeypatch):
+    """Two registrations of one name (any case) at once: the check before the INSERT passes for both;
+    the database's unique index (UPPER(username)) refuses the second, which becomes a 409 JSON."""
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.jwt import views
+
+    checks, really_taken = [], views.username_taken
+
+    def check_misses_once(username):
+        checks.append(username)
+        return len(checks) > 1 and really_taken(username)
+
+    monkeypatch.setattr(views, "username_taken", check_misses_once)
+    lost = api.post("/api/auth/register/", {"username": user.username.upper(), "password": "quite-Long-pass-42"},
+                    format="json")
+    assert lost.status_code == 409 and lost.json()["code"] == "username_taken"
+    assert len(checks) == 2  # the pre-check (missed) and the re-check after the IntegrityError
+    assert get_user_model().objects.filter(username__iexact=user.username).count() == 1

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from ratelimit_app.metrics import CHECKS, REDIS_ERRORS, REJECTIONS
+from tests.ratelimit.conftest import RATES
 from tests.ratelimit.urls import LoginView
 
 
@@ -23,7 +24,10 @@ def test_headers_on_every_response_and_429_body(api):
     assert api.get("/scoped/")["X-RateLimit-Remaining"] == "0"
     refused = api.get("/scoped/")
     assert refused.status_code == 429
+    assert refused["Content-Type"] == "application/problem+json"
     body = refused.json()
+    assert body["type"] == "https://iana.org/assignments/http-problem-types#quota-exceeded"
+    assert body["status"] == 429 and body["violated-policies"] == ["tests"] and body["title"]
     assert body["code"] == "throttled" and body["scope"] == "tests" and body["rate"] == "3/min"
     assert "tests" in body["detail"] and "3/min" in body["detail"]
     assert 58 <= body["retry_after"] <= 60
@@ -47,6 +51,7 @@ def test_burst_and_sustained_both_apply_and_binding_one_decides(api):
     assert api.get("/burst/").status_code == 200
     refused = api.get("/burst/")
     assert refused.status_code == 429 and refused.json()["rate"] == "4/min"
+    assert refused.json()["violated-policies"] == ["burst-1s", "burst-60s"]
     assert int(refused["Retry-After"]) >= 58
     assert refused["X-RateLimit-Limit"] == "4"
 
@@ -78,7 +83,8 @@ def test_login_counts_failures_not_successes(api):
     for _ in range(5):
         assert _login(api, "right").status_code == 200
     success = _login(api, "right")
-    assert success["RateLimit"] == '"login";r=3;t=0', "a successful login gives its slot back"
+    # A successful login gives its slot back: nothing counted, so the effective window is the whole window.
+    assert success["RateLimit"] == '"login";r=3;t=60' and success["X-RateLimit-Reset"] == "0"
     assert [_login(api, "wrong").status_code for _ in range(3)] == [401, 401, 401]
     locked = _login(api, "right")
     assert locked.status_code == 429 and locked.json()["scope"] == "login"
@@ -218,3 +224,27 @@ def test_fail_closed_everywhere_when_configured(rl_settings, spawn_redis, use_re
     server.kill()
     response = APIClient(REMOTE_ADDR="198.51.100.31").get("/scoped/")
     assert response.status_code == 503 and response.json()["scope"] == "tests"
+
+
+@pytest.mark.parametrize("used_before", [0, 8])
+def test_remaining_is_what_actually_passes_with_two_limits_of_different_sizes(rl_settings, used_before):
+    """The issue's case: 4 of 5 left on one limit and 12 of 20 on another; exactly 4 more pass.
+
+    ``used_before`` spends the larger limit first (through a view only it guards), so it has the
+    smaller fraction left but more requests: the header must follow the count, not the fraction.
+    """
+    rl_settings(RATES={**RATES, "anon": ["20/min"], "tests": ["5/min"]})
+    api = APIClient(REMOTE_ADDR="198.51.100.9")
+    for _ in range(used_before):
+        assert api.get("/default/").status_code == 200  # anon only
+    first = api.get("/both/")  # anon (20/min) and scope "tests" (5/min)
+    assert first.status_code == 200
+    remaining = int(first["X-RateLimit-Remaining"])
+    assert remaining == 4 and first["X-RateLimit-Limit"] == "5"
+    available = {item.split(";")[0]: int(item.split(";r=")[1].split(";")[0]) for item in first["RateLimit"].split(", ")}
+    assert available == {'"anon"': 20 - used_before - 1, '"tests"': 4}
+    passed = 0
+    while api.get("/both/").status_code == 200:
+        passed += 1
+        assert passed <= 20, "the limit never tripped"
+    assert passed == remaining == min(available.values())

@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ratelimit_app.throttling import LoginRateThrottle, ScopedRateThrottle
+from ratelimit_app.throttling import AnonRateThrottle, LoginRateThrottle, ScopedRateThrottle
 
 
 class ScopedView(APIView):
@@ -20,6 +20,12 @@ class ScopedView(APIView):
 
 class BurstView(ScopedView):
     throttle_scope = "burst"
+
+
+class TwoLimitsView(ScopedView):
+    """Two scopes of different sizes on one request: the client's anon limit and the view's own."""
+
+    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
 
 
 class DefaultThrottlesView(APIView):
@@ -52,6 +58,7 @@ urlpatterns = [
     path("scoped/", ScopedView.as_view()),
     path("burst/", BurstView.as_view()),
     path("default/", DefaultThrottlesView.as_view()),
+    path("both/", TwoLimitsView.as_view()),
     path("login/", LoginView.as_view()),
     path("api/", include("ratelimit_app.urls")),
 ]

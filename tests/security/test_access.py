@@ -138,7 +138,7 @@ def test_login_cycles_the_session_key(people, django_user_model, generous_rates)
     assert not store().exists(planted_key)  # the pre-login key is gone from Redis
     attacker = Client()
     attacker.cookies[settings.SESSION_COOKIE_NAME] = planted_key
-    assert attacker.get("/api/sessions/").status_code == 403  # the planted key is not logged in
+    assert attacker.get("/api/sessions/").status_code == 401  # the planted key is not logged in
     victim = client.get("/api/sessions/")
     assert victim.status_code == 200 and json.loads(victim.content)
 
@@ -147,4 +147,5 @@ def test_login_cycles_the_session_key(people, django_user_model, generous_rates)
                                   "/api/matches/", "/api/auth/me/"])
 def test_protected_endpoints_refuse_anonymous_callers(people, generous_rates, path):
     response = Client().get(path)
-    assert response.status_code in (401, 403) and "detail" in response.json()
+    assert response.status_code == 401 and "detail" in response.json()
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'

@@ -88,8 +88,8 @@ def test_list_my_sessions_marks_the_current_one(alice, bob):
 
 
 def test_anonymous_requests_are_refused(alice):
-    assert Client().get("/api/sessions/").status_code == 403
-    assert Client().get(f"/api/users/{alice.pk}/presence/").status_code == 403
+    assert Client().get("/api/sessions/").status_code == 401
+    assert Client().get(f"/api/users/{alice.pk}/presence/").status_code == 401
 
 
 def test_revoke_one_of_my_sessions_logs_that_browser_out(alice, revoked):
@@ -98,7 +98,7 @@ def test_revoke_one_of_my_sessions_logs_that_browser_out(alice, revoked):
     phone_key = phone.cookies["sessionid"].value
     response = laptop.delete(f"/api/sessions/{phone_key}/")
     assert response.status_code == 204
-    assert phone.get("/api/sessions/").status_code == 403  # that browser is logged out
+    assert phone.get("/api/sessions/").status_code == 401  # that browser is logged out
     assert laptop.get("/api/sessions/").status_code == 200
     assert [item["reason"] for item in revoked] == ["revoked"]
 
@@ -163,5 +163,5 @@ def test_redis_down_gives_503_json_and_recovery(alice, spawn_redis, use_redis):
     assert Client().get("/admin/login/").status_code in (200, 503)  # an anonymous page never 500s
     server.start()
     # Back without restarting Django (the restarted server lost its data: the user is logged out).
-    assert client.get("/api/sessions/").status_code == 403
+    assert client.get("/api/sessions/").status_code == 401
     assert logged_in("alice", "pw-alice-123").get("/api/sessions/").status_code == 200

@@ -8,12 +8,14 @@ class DemoConfig(apps.WinkrAppConfig):
     checks_module = None
 
     def connect(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 
         from . import receivers
         from .models import Like, Photo, Profile
         from .signals import match_created
 
+        post_save.connect(receivers.create_profile, sender=get_user_model(), dispatch_uid="demo.create_profile")
         for signal, event in ((post_save, "save"), (post_delete, "delete")):
             for model in (Profile, Photo):
                 signal.connect(receivers.invalidate_user_caches, sender=model,

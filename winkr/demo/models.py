@@ -8,6 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+DISPLAY_NAME_LENGTH = 50
+
+
+def default_display_name(user: models.Model) -> str:
+    """A new profile's name: the username, cut to the field's length."""
+    return user.get_username()[:DISPLAY_NAME_LENGTH]
+
 
 class Profile(models.Model):
     class Gender(models.TextChoices):
@@ -17,7 +24,7 @@ class Profile(models.Model):
         OTHER = "other", "Other"
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    display_name = models.CharField(max_length=50)
+    display_name = models.CharField(max_length=DISPLAY_NAME_LENGTH)
     bio = models.TextField(max_length=500, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)

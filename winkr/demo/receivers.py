@@ -17,9 +17,19 @@ from caching_app.service import cache_service
 from realtime_app.errors import Unavailable
 from realtime_app.notifications import publish_notification
 
-from .models import Like, Photo, Profile
+from .models import Like, Photo, Profile, default_display_name
 
 logger = logging.getLogger(__name__)
+
+
+def create_profile(sender: type, instance: Any, created: bool = False, raw: bool = False, **kwargs: Any) -> None:
+    """Every user has a profile from the start (``GET /api/profiles/{id}/`` answers 200 at once).
+
+    Runs inside the user's INSERT transaction when there is one (the register view opens it), so the
+    user and the profile are committed together; fixtures (``raw``) bring their own profiles.
+    """
+    if created and not raw:
+        Profile.objects.get_or_create(user=instance, defaults={"display_name": default_display_name(instance)})
 
 
 def invalidate_user_caches(sender: type, instance: Profile | Photo, **kwargs: Any) -> None:

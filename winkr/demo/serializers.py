@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from caching_app.drf import StrictCharField
 from caching_app.geo import MAX_LATITUDE, MAX_LONGITUDE
 
 from .models import Photo, Profile
@@ -21,6 +22,8 @@ class PublicProfileSerializer(serializers.ModelSerializer):
 
     user_id = serializers.IntegerField(read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
+    # Declared: DRF drops allow_blank from read-only model fields, and the schema would then refuse "".
+    gender = serializers.ChoiceField(choices=Profile.Gender.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Profile
@@ -28,13 +31,41 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StrictCharField(serializers.CharField):
-    """Text only: DRF's CharField turns ``0`` into ``"0"``, so a client's type bug would be stored silently."""
+DAY = "(?:0[1-9]|[12][0-9]|3[01])"  # format "date" rules out the impossible ones (02-30)
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+
+def _either(values: list[str]) -> str:
+    return "(?:" + "|".join(values) + ")"
+
+
+def _month_days(month: int, day: int, later: bool) -> str | None:
+    """``MM-DD`` later in the year than (month, day), or else up to and including it (None: no such day)."""
+    days = range(day + 1, 32) if later else range(1, day + 1)
+    months = range(month + 1, 13) if later else range(1, month)
+    choices = [f"{month:02d}-{_either([f'{d:02d}' for d in days])}"] if days else []
+    if months:
+        choices.append(f"{_either([f'{m:02d}' for m in months])}-{DAY}")
+    return _either(choices) if choices else None
+
+
+def birth_date_pattern(today: date) -> str:
+    """Exactly the birth dates whose age today is MIN_AGE to MAX_AGE (what validate_birth_date accepts).
+
+    Stated in the request schema (winkr.schema reads ``schema_pattern``), so a generated client or a fuzzer
+    knows the range; it is built when the schema is, so it moves with the calendar.
+    """
+    oldest_year, youngest_year = today.year - MAX_AGE - 1, today.year - MIN_AGE
+    branches = [f"{_either([str(y) for y in range(oldest_year + 1, youngest_year)])}-[0-9]{{2}}-[0-9]{{2}}"]
+    for year, later in ((oldest_year, True), (youngest_year, False)):
+        month_days = _month_days(today.month, today.day, later)
+        if month_days is not None:
+            branches.append(f"{year:04d}-{month_days}")
+    return f"^{_either(branches)}$"
+
+
+class BirthDateField(serializers.DateField):
+    def schema_pattern(self) -> str:
+        return birth_date_pattern(date.today())
 
 
 class OwnProfileSerializer(serializers.ModelSerializer):
@@ -46,6 +77,7 @@ class OwnProfileSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
     display_name = StrictCharField(min_length=1, max_length=50)
+    birth_date = BirthDateField(required=False, allow_null=True)
     interests = serializers.ListField(
         child=StrictCharField(min_length=1, max_length=30), max_length=20, required=False
     )

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +22,7 @@ from caching_app.geo import LocationUnknown, location_index
 from caching_app.service import API_RESPONSE, CacheUnavailable, cache_service
 
 from . import matching
-from .models import Photo, Profile
+from .models import Photo, Profile, default_display_name
 from .serializers import (
     MAX_PHOTOS,
     ErrorSerializer,
@@ -72,7 +72,7 @@ class MyProfileView(APIView):
         user = request.user
 
         def load() -> dict:
-            profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": user.get_username()})
+            profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
             return OwnProfileSerializer(profile).data
 
         return with_cache_header(*cache_service.lookup(cache_service.user_profile_entry(user.pk, "private"), load))
@@ -81,7 +81,7 @@ class MyProfileView(APIView):
                    responses={200: OwnProfileSerializer}, summary="Edit your profile; caches are invalidated.")
     def patch(self, request: Request) -> Response:
         user = request.user
-        profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": user.get_username()})
+        profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
         serializer = OwnProfileSerializer(profile, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         serializer.save()  # post_save invalidates this user's cache group
@@ -99,7 +99,7 @@ class PhotoListView(APIView):
         return with_cache_header(*cache_service.lookup(cache_service.photo_metadata_entry(user_id), load))
 
     @extend_schema(operation_id="profiles_photos_create", request=PhotoSerializer,
-                   responses={201: PhotoSerializer, 403: ErrorSerializer},
+                   responses={201: PhotoSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
                    summary="Add photo metadata to your profile.")
     def post(self, request: Request, user_id: int) -> Response:
         if user_id != request.user.pk:
@@ -108,9 +108,12 @@ class PhotoListView(APIView):
         serializer = PhotoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            if Photo.objects.select_for_update().filter(user_id=user_id).count() >= MAX_PHOTOS:
+            # The owner's profile row is the lock (every user has one): concurrent uploads queue here, even
+            # for a first photo, and PostgreSQL refuses FOR UPDATE on an aggregate such as COUNT.
+            Profile.objects.select_for_update().filter(user_id=user_id).first()
+            if Photo.objects.filter(user_id=user_id).count() >= MAX_PHOTOS:
                 raise APIErrorWithCode(f"A profile has at most {MAX_PHOTOS} photos.", "too_many_photos",
-                                       status.HTTP_400_BAD_REQUEST)
+                                       status.HTTP_409_CONFLICT)  # a well-formed request; the state conflicts
             if serializer.validated_data.get("is_primary"):
                 Photo.objects.filter(user_id=user_id, is_primary=True).update(is_primary=False)
             serializer.save(user_id=user_id)  # post_save invalidates the owner's cache group
@@ -126,13 +129,16 @@ class MatchesView(APIView):
 
 class LikeView(APIView):
     @extend_schema(operation_id="matches_like", request=None,
-                   responses={200: LikeResultSerializer, 201: LikeResultSerializer, 400: ErrorSerializer},
+                   responses={200: LikeResultSerializer, 201: LikeResultSerializer, 403: ErrorSerializer},
                    summary="Like a user; a mutual like is a match.")
     def post(self, request: Request, user_id: int) -> Response:
         if user_id == request.user.pk:
-            raise APIErrorWithCode("You cannot like yourself.", "like_self", status.HTTP_400_BAD_REQUEST)
+            raise APIErrorWithCode("You cannot like yourself.", "like_self", status.HTTP_403_FORBIDDEN)
         target = get_object_or_404(get_user_model(), pk=user_id)
-        result = matching.like(request.user.pk, target.pk)
+        try:
+            result = matching.like(request.user.pk, target.pk)
+        except IntegrityError:  # the user was deleted meanwhile (PostgreSQL checks the foreign key at commit)
+            raise exceptions.NotFound() from None
         return Response({"user_id": target.pk, "match": result.match},
                         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
@@ -148,7 +154,7 @@ class LocationView(APIView):
         now = timezone.now()
         Profile.objects.update_or_create(
             user=user, defaults={"latitude": lat, "longitude": lon, "location_updated_at": now},
-            create_defaults={"display_name": user.get_username(), "latitude": lat, "longitude": lon,
+            create_defaults={"display_name": default_display_name(user), "latitude": lat, "longitude": lon,
                              "location_updated_at": now},
         )
         try:
