@@ -31,7 +31,7 @@ def main() -> int:
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the finally blocks stop redis-server and daphne.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
-    from caching_app.embedded import RedisServerProcess
+    from caching_app.devservers import RedisServerProcess
 
     run_started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="winkr-bench-"))
@@ -47,7 +47,7 @@ def main() -> int:
         call_command("migrate", verbosity=0, interactive=False)
 
         from bench.harness import Bench
-        from caching_app.connections import get_redis
+        from caching_app.foundation.connections import get_redis
 
         out_dir = Path(options.out)
         charts = out_dir / "charts"

@@ -15,7 +15,7 @@ def run(bench) -> None:
     from django.http import HttpRequest
     from rest_framework_simplejwt.authentication import JWTAuthentication, JWTStatelessUserAuthentication
 
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
     from sessions_app.jwt.authentication import RedisJWTAuthentication
     from sessions_app.jwt.blacklist import TokenBlacklist, cutoff_key, session_key, token_key
     from sessions_app.jwt.tokens import SessionRefreshToken

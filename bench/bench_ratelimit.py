@@ -16,7 +16,7 @@ from django.test import override_settings
 from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import SimpleRateThrottle
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from ratelimit_app.limiter import RateLimitConfig, check_rate_limit
 from ratelimit_app.throttling import RedisRateThrottle
 

@@ -111,7 +111,7 @@ def run(bench) -> None:
     users = 200 if bench.quick else 2000
     ours = [make_session(RedisStore, user) for user in range(1, users + 1)]
     cached = [make_session(CacheStore, user) for user in range(1, users + 1)]
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
 
     state, cache = get_redis("state"), get_redis("cache")
     sample = ours[: min(200, users)]

@@ -79,7 +79,7 @@ class Bench:
         return 3 if self.quick else 9
 
     def flush(self) -> None:
-        from caching_app.connections import get_redis
+        from caching_app.foundation.connections import get_redis
 
         for alias in ("state", "cache"):
             get_redis(alias).flushall()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from caching_app.embedded import RedisServerProcess, find_binary, free_port, stop_process
+from caching_app.devservers import RedisServerProcess, find_binary, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -30,10 +30,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .connections import get_async_redis
 from .django_redis import alias_of
+from .foundation.connections import get_async_redis
+from .foundation.scripts import LuaScripts
 from .metrics import UNTRUSTED_PAYLOADS
-from .scripts import LuaScripts
 from .signing import UntrustedPayload
 
 logger = logging.getLogger(__name__)

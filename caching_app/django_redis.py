@@ -12,7 +12,7 @@ from typing import Any
 
 from django_redis.pool import ConnectionFactory as BaseConnectionFactory
 
-from .connections import get_redis
+from .foundation.connections import get_redis
 
 SCHEME = "winkr://"
 

@@ -22,9 +22,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from .conf import caching_settings
-from .connections import get_redis
-from .keys import make_key
-from .scripts import LuaScripts
+from .foundation.connections import get_redis
+from .foundation.keys import make_key
+from .foundation.scripts import LuaScripts
 from .service import CacheUnavailable
 
 # Redis stores positions as 52-bit geohashes in Web Mercator, which cannot reach the poles.

@@ -6,7 +6,7 @@
   encoded, so hiredis (or any UTF-8 encoder) fails later, deep inside a view or a throttle.
 
 Refusing both here, where the body is parsed, protects every view of every app at once; the
-check itself (:func:`caching_app.inputs.find_unencodable`) is shared with socket frame handlers.
+check itself (:func:`caching_app.foundation.inputs.find_unencodable`) is shared with socket frame handlers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from .inputs import find_unencodable, unencodable_message
+from .foundation.inputs import find_unencodable, unencodable_message
 
 
 class JSONParser(parsers.JSONParser):

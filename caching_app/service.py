@@ -38,10 +38,10 @@ from redis.exceptions import RedisError
 
 from . import metrics
 from .conf import caching_settings
-from .connections import get_async_redis, get_redis
+from .foundation.connections import get_async_redis, get_redis
+from .foundation.inputs import bounded_memo
+from .foundation.keys import make_key
 from .foundation.twins import Call, Invoke, Lock, Op, Pipe, Sleep, arun, run
-from .inputs import bounded_memo
-from .keys import make_key
 from .serializers import CacheSerializer, SerializationError
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors
 
 from .conf import HEALTH_DEFAULTS, health_settings, import_checks
 

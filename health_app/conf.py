@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.conf import AppSettings
+from caching_app.foundation.settings import AppSettings
 
 HEALTH_DEFAULTS: dict[str, Any] = {
     # Bearer token that may read component details and metrics (env HEALTH_TOKEN). None: staff only.

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from caching_app.connections import redis_connections
+from caching_app.foundation.connections import redis_connections
 
 
 def _built_clients() -> dict[str, Any]:

@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from caching_app.connections import build_sync_client, redis_connections
+from caching_app.foundation.connections import build_sync_client, redis_connections
 
 from .conf import health_settings
 

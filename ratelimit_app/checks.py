@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.checks import Error, Tags, register
 
-from caching_app.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors
 
 from .conf import ALGORITHMS, ratelimit_settings
 from .rates import InvalidRate, parse_rates

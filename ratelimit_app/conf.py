@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caching_app.conf import AppSettings
+from caching_app.foundation.settings import AppSettings
 
 ALGORITHMS = ("sliding_log", "sliding_window")
 

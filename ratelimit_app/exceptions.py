@@ -15,7 +15,7 @@ class RateLimitExceeded(Throttled):
     DRF's ``Throttled`` only says "Request was throttled"; clients and people debugging need the scope
     and the rate. The body is draft-ietf-httpapi-ratelimit-headers-11's ``quota-exceeded`` problem
     (RFC 9457, ``application/problem+json``: ``content_type`` is applied by the project's exception
-    handler, caching_app.errors) naming the violated policies as ``RateLimit-Policy`` does, plus our
+    handler, caching_app.foundation.errors) naming the violated policies as ``RateLimit-Policy`` does, plus our
     ``code``, ``scope``, ``rate`` and ``retry_after``. ``wait`` drives DRF's ``Retry-After`` header.
     """
 

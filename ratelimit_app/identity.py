@@ -4,7 +4,7 @@ The login throttle runs before the view's serializer, so it is the first code to
 username and must validate it itself: a 2.4 MB username used to become a limiter key (and a
 memo entry) before any length check. Anything longer than the user model's username field
 is refused with a 400 here; what is kept is the comparison form
-(:func:`caching_app.inputs.text_key`), so ``ＣＡＲＯＬ`` and ``carol`` share one counter.
+(:func:`caching_app.foundation.inputs.text_key`), so ``ＣＡＲＯＬ`` and ``carol`` share one counter.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from caching_app.inputs import is_encodable, text_key, unencodable_message
+from caching_app.foundation.inputs import is_encodable, text_key, unencodable_message
 
 from .conf import ratelimit_settings
 

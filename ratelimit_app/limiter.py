@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caching_app.conf import caching_settings
-from caching_app.connections import get_async_redis, get_redis
-from caching_app.inputs import bounded_memo
-from caching_app.keys import make_key
+from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.inputs import bounded_memo
+from caching_app.foundation.keys import make_key
 
 from .conf import ALGORITHMS, ratelimit_settings
 from .scripts import LUA_SCRIPTS, get_script

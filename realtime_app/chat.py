@@ -17,7 +17,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
 
-from caching_app.connections import get_async_redis, get_redis
+from caching_app.foundation.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
 from .delivery import adeliver, deliver

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.checks import unknown_alias_errors
-from caching_app.connections import redis_connections
+from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.connections import redis_connections
 
 from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
 

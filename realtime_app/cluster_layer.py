@@ -16,7 +16,7 @@ Why the subscriber is hand-written on top of redis-py (8.1) rather than ``RedisC
   server-sent ``sunsubscribe`` (the slot was migrated away) moves the channel too.
 - redis-py's own PubSub reconnect (same node back after a restart or a blip) re-subscribes by itself;
   we only hook it to announce the resubscription.
-The publishing side is the alias' shared ``RedisCluster`` client (caching_app.connections); the per-node
+The publishing side is the alias' shared ``RedisCluster`` client (caching_app.foundation.connections); the per-node
 subscriber connections are built from that client's node settings (auth, TLS, timeouts, retry), i.e.
 from the same WINKR_REDIS alias.
 """
@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from caching_app.connections import get_async_redis
+from caching_app.foundation.connections import get_async_redis
 
 from .metrics import LAYER_DROPPED
 from .resubscribe import RESUBSCRIBED_EVENT, ResubscribeNotices, watch_reconnects

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caching_app.conf import AppSettings
+from caching_app.foundation.settings import AppSettings
 
 REALTIME_DEFAULTS: dict[str, Any] = {
     # Redis alias for chat streams, notification streams and presence: data that must not be evicted.

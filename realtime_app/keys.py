@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caching_app.keys import group_name, make_key
+from caching_app.foundation.keys import group_name, make_key
 
 
 def conversation_tag(user_a: object, user_b: object) -> str:

@@ -20,8 +20,8 @@ from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnecti
 from channels_redis.utils import _wrap_close
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.connections import redis_connections
-from caching_app.redis_config import RedisAliasConfig
+from caching_app.foundation.config import RedisAliasConfig
+from caching_app.foundation.connections import redis_connections
 
 from .resubscribe import ResubscribeNotices, watch_reconnects
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
 
-from caching_app.connections import get_async_redis, get_redis
+from caching_app.foundation.connections import get_async_redis, get_redis
 
 from .conf import realtime_settings
 from .delivery import adeliver, deliver

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from caching_app.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors
 
 from .conf import DEFAULTS, NON_NEGATIVE_INTS, POSITIVE_INTS, sessions_settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caching_app.conf import AppSettings
+from caching_app.foundation.settings import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # Lifetime of a device session in seconds (cookie sessions follow SESSION_COOKIE_AGE / set_expiry).

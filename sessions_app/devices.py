@@ -6,7 +6,7 @@ from typing import Any
 
 from ua_parser import parse
 
-from caching_app.inputs import bounded_memo
+from caching_app.foundation.inputs import bounded_memo
 
 from .conf import sessions_settings
 

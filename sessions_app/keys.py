@@ -24,8 +24,8 @@ import string
 from django.utils.crypto import get_random_string
 
 from caching_app.conf import caching_settings
-from caching_app.inputs import bounded_memo
-from caching_app.keys import make_key
+from caching_app.foundation.inputs import bounded_memo
+from caching_app.foundation.keys import make_key
 
 RANDOM_CHARS = string.ascii_lowercase + string.digits
 RANDOM_LENGTH = 32

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from caching_app.errors import RETRY_AFTER_SECONDS
+from caching_app.foundation.errors import RETRY_AFTER_SECONDS
 
 from .backends.redis import SessionStore
 

@@ -1,8 +1,8 @@
-"""sessions_app's Lua scripts (``lua/*.lua``), registered once per client (see caching_app.scripts)."""
+"""sessions_app's Lua scripts (``lua/*.lua``), registered once per client (see caching_app.foundation.scripts)."""
 
 from pathlib import Path
 
-from caching_app.scripts import LuaScripts
+from caching_app.foundation.scripts import LuaScripts
 
 LUA_SCRIPTS = LuaScripts(Path(__file__).resolve().parent / "lua")
 script = LUA_SCRIPTS.get

@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from caching_app.connections import get_async_redis, get_redis
+from caching_app.foundation.connections import get_async_redis, get_redis
 
 from . import keys, ops
 from .conf import sessions_settings

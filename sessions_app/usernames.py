@@ -3,7 +3,7 @@
 Django stores usernames NFKC-normalised (``AbstractBaseUser.normalize_username``) but its
 uniqueness is exact, and ``__iexact`` on the raw input ran before that normalisation, so
 ``ＣＡＲＯＬ`` (fullwidth) registered beside ``carol``. Here two names are the same when their
-:func:`caching_app.inputs.text_key` (NFKC, case fold, NFKC: RFC 8265's case-mapped profile)
+:func:`caching_app.foundation.inputs.text_key` (NFKC, case fold, NFKC: RFC 8265's case-mapped profile)
 is equal, and :class:`UsernameBackend` makes every ``authenticate()`` find the account by it.
 
 Look-alikes: a name that mixes scripts *and* contains characters confusable with another
@@ -22,7 +22,7 @@ from confusable_homoglyphs import confusables
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from caching_app.inputs import text_key
+from caching_app.foundation.inputs import text_key
 
 canonical = text_key  # the one comparison form; re-exported so callers read "usernames.canonical"
 

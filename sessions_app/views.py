@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class SessionStoreAPIView(APIView):
-    """A Redis failure answers 503 JSON through caching_app.errors.exception_handler."""
+    """A Redis failure answers 503 JSON through caching_app.foundation.errors.exception_handler."""
 
     redis_unavailable_code = "session_store_unavailable"
     redis_unavailable_detail = _("The session store is unavailable; try again shortly.")

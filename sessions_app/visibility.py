@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 
 from . import keys, services
 from .conf import sessions_settings

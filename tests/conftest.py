@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
-from caching_app.connections import redis_connections
-from caching_app.embedded import RedisServerProcess, find_binary
+from caching_app.devservers import RedisServerProcess, find_binary
+from caching_app.foundation.connections import redis_connections
 from tests.servers import LocalCluster, LocalSentinel
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from caching_app.embedded import RedisServerProcess, find_binary
+from caching_app.devservers import RedisServerProcess, find_binary
 
 
 def wait_replicas_caught_up(primary_port: int, timeout: float = 10.0) -> None:

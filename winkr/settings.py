@@ -161,7 +161,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# --- Redis: one configuration, two aliases (caching_app.connections) --------------------
+# --- Redis: one configuration, two aliases (caching_app.foundation.connections) --------------------
 # "state" holds data that must never be evicted (sessions, revoked tokens, rate limits,
 # presence, chat streams); "cache" may be evicted. Both may point at one server.
 _REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -291,7 +291,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Redis down -> 503 JSON with a code and Retry-After, in every view.
-    "EXCEPTION_HANDLER": "caching_app.errors.exception_handler",
+    "EXCEPTION_HANDLER": "caching_app.foundation.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "winkr.schema.WinkrAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's defaults, with a JSON parser that answers 400 (not 500) to over-deep nesting and lone surrogates.

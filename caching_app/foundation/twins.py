@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 
 class ScriptRegistry(Protocol):
-    """What :class:`Eval` needs of a script registry (``caching_app.scripts.LuaScripts``)."""
+    """What :class:`Eval` needs of a script registry (``caching_app.foundation.scripts.LuaScripts``)."""
 
     def get(self, client: Any, name: str) -> Any: ...
 

@@ -6,8 +6,8 @@ import uuid
 from time import perf_counter
 from typing import Any
 
-from caching_app.connections import CACHE
-from caching_app.keys import make_key
+from caching_app.foundation.connections import CACHE
+from caching_app.foundation.keys import make_key
 
 from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError

@@ -7,8 +7,8 @@ import uuid
 from time import perf_counter
 from typing import Any
 
-from caching_app.connections import STATE
-from caching_app.keys import make_key
+from caching_app.foundation.connections import STATE
+from caching_app.foundation.keys import make_key
 
 from ..conf import health_settings
 from ..probes import get_probe_redis

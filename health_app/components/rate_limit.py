@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from caching_app.connections import STATE
+from caching_app.foundation.connections import STATE
 
 from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from caching_app.connections import redis_connections
+from caching_app.foundation.connections import redis_connections
 
 from ..conf import health_settings
 from ..probes import get_probe_redis

@@ -31,7 +31,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from redis.exceptions import RedisError
 
-from caching_app.connections import get_async_redis, get_redis
+from caching_app.foundation.connections import get_async_redis, get_redis
 
 from .. import keys, scripts, services
 from ..conf import sessions_settings

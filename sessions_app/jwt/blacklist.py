@@ -27,9 +27,9 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
-from caching_app.connections import get_async_redis, get_redis
-from caching_app.keys import SEPARATOR, escape_part, make_key
-from caching_app.scripts import LuaScripts
+from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.keys import SEPARATOR, escape_part, make_key
+from caching_app.foundation.scripts import LuaScripts
 
 from . import metrics, pipelined
 from .claims import TokenClaims

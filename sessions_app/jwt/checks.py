@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors
 
 from .conf import jwt_settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caching_app.conf import AppSettings
+from caching_app.foundation.settings import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # Redis alias holding revocation markers and the short-lived user rows (must not be evicted).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from caching_app.connections import get_redis
-from caching_app.keys import make_key
+from caching_app.foundation.connections import get_redis
+from caching_app.foundation.keys import make_key
 
 from .blacklist import NAMESPACE
 from .conf import jwt_settings

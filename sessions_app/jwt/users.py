@@ -26,7 +26,7 @@ from django.db import models, router, transaction
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.settings import api_settings
 
-from caching_app.connections import get_async_redis, get_redis
+from caching_app.foundation.connections import get_async_redis, get_redis
 
 from .blacklist import user_row_key
 from .conf import jwt_settings

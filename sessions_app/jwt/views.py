@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 class AuthAPIView(APIView):
-    """A Redis outage answers 503 JSON (caching_app.errors.exception_handler).
+    """A Redis outage answers 503 JSON (caching_app.foundation.errors.exception_handler).
 
     Refused credentials are 401 with ``WWW-Authenticate`` even on views without
     authentication classes (as simplejwt's ``TokenViewBase`` does), not DRF's 403.

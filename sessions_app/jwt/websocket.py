@@ -39,7 +39,7 @@ from channels.middleware import BaseMiddleware
 from redis.exceptions import RedisError
 from rest_framework.exceptions import APIException
 
-from caching_app.keys import group_name
+from caching_app.foundation.keys import group_name
 
 from .authentication import RevocationUnavailable, aauthenticate_raw, token_claims
 from .blacklist import blacklist

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from caching_app import metrics
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from caching_app.service import KINDS, CacheService, cache_service, user_group
 from health_app.metrics import cache_summary
 

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test.utils import override_settings
 
-from caching_app.checks import check_caching_settings, check_redis_config, check_state_store_eviction
-from caching_app.keys import escape_part, hash_tag, make_key
-from caching_app.redis_config import parse_alias
+from caching_app.checks import check_caching_settings
+from caching_app.foundation.checks import check_redis_config, check_state_store_eviction
+from caching_app.foundation.config import parse_alias
+from caching_app.foundation.keys import escape_part, hash_tag, make_key
 from winkr.env import env_duration
 
 
@@ -151,10 +152,10 @@ def test_env_duration_error_names_variable(monkeypatch):
 
 
 def test_app_settings_import_strings_and_reload():
-    from caching_app.conf import AppSettings
+    from caching_app.foundation.settings import AppSettings
 
     app_settings = AppSettings("WINKR_TEST_APP", {"HOOK": None, "HOOKS": [], "SIZE": 3}, ["HOOK", "HOOKS"])
-    hooks = {"HOOK": "caching_app.keys.make_key", "HOOKS": ["caching_app.keys.hash_tag"]}
+    hooks = {"HOOK": "caching_app.foundation.keys.make_key", "HOOKS": ["caching_app.foundation.keys.hash_tag"]}
     with override_settings(WINKR_TEST_APP=hooks):
         assert app_settings.HOOK is make_key
         assert app_settings.HOOKS == [hash_tag]

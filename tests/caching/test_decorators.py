@@ -2,8 +2,8 @@
 
 import pytest
 
-from caching_app.connections import get_redis
 from caching_app.decorators import cached
+from caching_app.foundation.connections import get_redis
 from caching_app.service import cache_service, user_group
 
 calls: list = []

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from prometheus_client import REGISTRY
 
 from caching_app import signing
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from tests.caching import django_cache_views as views
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.cache.backends import base as django_cache_base
 from django.core.cache.backends.base import BaseCache
 
 from caching_app import django_cache
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 
 NATIVE = ["aget", "aset", "aadd", "aget_many", "aset_many", "adelete", "adelete_many", "ahas_key", "aincr", "adecr",
           "atouch", "aclear", "aget_or_set"]

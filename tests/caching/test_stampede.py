@@ -78,7 +78,7 @@ def test_failed_loader_lets_the_next_caller_compute():
 
 
 def test_lock_holder_that_never_finishes_only_delays_others(settings):
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
 
     entry = cache_service.entry("api_response", "stuck")
     get_redis("cache").set(entry.lock_key, "someone-else", px=60_000)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from caching_app.geo import location_index
 from caching_app.service import cache_service
 from winkr.demo.models import Photo, Profile

@@ -122,7 +122,7 @@ def test_app_environment_is_accepted_by_the_settings_and_answers_the_liveness_pr
         "import django, json; django.setup();"
         "from django.test import Client;"
         "from django.core.checks import run_checks;"
-        "from caching_app.redis_config import parse_alias;"
+        "from caching_app.foundation.config import parse_alias;"
         "from django.conf import settings;"
         "[parse_alias(a, o) for a, o in settings.WINKR_REDIS.items()];"
         "r = Client().get('/health/liveness', HTTP_HOST='localhost', HTTP_X_FORWARDED_PROTO='https');"

@@ -13,9 +13,9 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.cache import caches
 from redis.exceptions import NoPermissionError
 
-from caching_app.connections import get_async_redis, get_redis
-from caching_app.embedded import RedisServerProcess, free_port
-from caching_app.keys import make_key
+from caching_app.devservers import RedisServerProcess, free_port
+from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.keys import make_key
 
 from . import deployfiles as df
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from caching_app.embedded import free_port, stop_process
+from caching_app.devservers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 
 
 def test_sessions_component_counts_sessions_and_online_users(operator):

@@ -41,7 +41,7 @@ def test_each_component_endpoint(operator, name):
 
 
 def test_probe_keys_are_cleaned_up(operator):
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
 
     assert operator.get("/health").status_code == 200
     assert get_redis("cache").keys("*cache-probe*") == []

@@ -10,7 +10,7 @@ from pathlib import Path
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from health_app.metrics import cache_summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def test_cache_hit_ratio_per_kind():
 _WORKER = """
 import django
 django.setup()
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 for index in range({count}):
     get_redis("state").set("multiprocess-probe", index)
 """

@@ -151,7 +151,7 @@ def test_check_and_rotation_work_on_cluster(user, mint, redis_cluster, use_redis
 
 @pytest.mark.parametrize("user_id", ["42", "a:b{c}%", "x" * 300])
 def test_key_builders_equal_make_key(user_id):
-    from caching_app.keys import make_key
+    from caching_app.foundation.keys import make_key
     from sessions_app.jwt.blacklist import user_row_key
 
     assert token_key(user_id, "j:1") == make_key("jwt", "t", "j:1", tag=user_id)

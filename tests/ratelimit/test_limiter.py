@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from ratelimit_app.limiter import (
     RateLimitConfig,
     check_rate_limit,

@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.test import override_settings
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from realtime_app import chat
 from realtime_app.keys import conversation_key, conversation_tag
 from sessions_app.jwt.websocket import user_group

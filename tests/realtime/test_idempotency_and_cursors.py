@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client, override_settings
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from realtime_app import chat
 from realtime_app.keys import conversation_key, conversation_tag, partners_key
 from realtime_app.recipients import RecentPairs, allowed_recipients

@@ -9,8 +9,8 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
-from caching_app.connections import redis_connections
-from caching_app.redis_config import parse_alias
+from caching_app.foundation.config import parse_alias
+from caching_app.foundation.connections import redis_connections
 from realtime_app.layers import RedisChannelLayer, RedisPubSubChannelLayer, host_for_alias
 from tests.conftest import redis_settings
 

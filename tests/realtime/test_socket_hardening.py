@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from realtime_app.keys import chat_group, conversation_key, partners_key
 from sessions_app import services
 from winkr.asgi import application

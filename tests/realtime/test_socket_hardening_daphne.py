@@ -18,7 +18,7 @@ import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from realtime_app.keys import conversation_key, partners_key
 from sessions_app import services
 from tests.e2e.conftest import ROOT

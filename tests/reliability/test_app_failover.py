@@ -14,8 +14,8 @@ import pytest
 import redis
 from rest_framework.test import APIClient
 
-from caching_app.connections import get_redis
-from caching_app.keys import make_key
+from caching_app.foundation.connections import get_redis
+from caching_app.foundation.keys import make_key
 
 PASSWORD = "correct-horse-battery-staple-42"
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from tests.servers import wait_replicas_caught_up
 
 

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from caching_app.connections import get_redis
-from caching_app.inputs import bounded_memo, find_unencodable
+from caching_app.foundation.connections import get_redis
+from caching_app.foundation.inputs import bounded_memo, find_unencodable
 from ratelimit_app import limiter
 
 from .conftest import PASSWORD

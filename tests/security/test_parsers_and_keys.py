@@ -2,7 +2,7 @@
 
 - ratelimit_app.rates: any text is either a sane Rate or an InvalidRate naming the problem, never another
   exception; every well-formed rate parses to the window it says.
-- caching_app.keys: parts are escaped so different inputs never give the same key, no unescaped
+- caching_app.foundation.keys: parts are escaped so different inputs never give the same key, no unescaped
   separator or brace survives, and a part is bounded whatever its length.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from caching_app.keys import MAX_PART_LENGTH, SEPARATOR, escape_part, make_key
+from caching_app.foundation.keys import MAX_PART_LENGTH, SEPARATOR, escape_part, make_key
 from ratelimit_app.rates import UNITS, InvalidRate, parse_rate, parse_rates
 
 SEPARATORS = ":{}%~\x00\n/|#*?[] "

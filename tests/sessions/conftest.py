@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis as redis_py
 
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from sessions_app.signals import device_session_revoked
 
 

@@ -316,7 +316,7 @@ def test_two_processes_logging_in_and_saving_at_once_leave_a_consistent_index(re
 
 
 def test_session_keys_are_the_ones_make_key_builds():
-    from caching_app.keys import make_key
+    from caching_app.foundation.keys import make_key
 
     for session_id in (keys.new_session_id(1), keys.new_session_id("x:{y}"), keys.new_session_id()):
         tag, random_part = keys.parse_session_id(session_id)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caching_app.drf import cache_response
-from caching_app.errors import RedisUnavailable
+from caching_app.foundation.errors import RedisUnavailable
 from caching_app.geo import LocationUnknown, location_index
 from caching_app.service import API_RESPONSE, CacheUnavailable, cache_service
 

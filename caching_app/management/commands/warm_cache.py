@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from tqdm import tqdm
 
 from caching_app.conf import caching_settings
-from caching_app.connections import get_redis
+from caching_app.foundation.connections import get_redis
 from caching_app.service import CacheUnavailable
 from caching_app.warming import get_warmers
 

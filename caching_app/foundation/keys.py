@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .conf import caching_settings
+from caching_app.conf import caching_settings
 
 SEPARATOR = ":"
 MAX_PART_LENGTH = 200

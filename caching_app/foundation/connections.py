@@ -3,7 +3,7 @@
 ``get_redis(alias)`` returns a sync redis-py client, ``get_async_redis(alias)`` a
 ``redis.asyncio`` client bound to the running event loop. Aliases come from the
 ``WINKR_REDIS`` setting (``{"state": {...}, "cache": {...}}``), validated by
-:mod:`caching_app.redis_config`.
+:mod:`caching_app.foundation.config`.
 
 Sync clients are process-global (as django-redis keeps its pools): redis-py pools are
 thread-safe, and one pool per process bounds the number of connections. Async clients
@@ -43,7 +43,7 @@ from .clients import (
     InstrumentedRedisCluster,
     unreachable_cluster,
 )
-from .redis_config import RedisAliasConfig, parse_alias
+from .config import RedisAliasConfig, parse_alias
 
 STATE = "state"
 CACHE = "cache"

@@ -1,4 +1,4 @@
-"""Redis client classes that report every command to :mod:`caching_app.instrumentation`.
+"""Redis client classes that report every command to :mod:`caching_app.foundation.instrumentation`.
 
 Subclasses rather than wrappers so that django-redis, channels code and our own code
 all receive real redis-py clients with the full command API.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from .conf import caching_settings
+from caching_app.conf import caching_settings
 
 COMMANDS = Counter("winkr_redis_commands", "Redis commands sent, per alias and command.", ["alias", "command"])
 ERRORS = Counter(
