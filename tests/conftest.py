@@ -74,9 +74,11 @@ def _forget_in_process_caches() -> None:
     """Primary keys are reused from test to test: no remembered answer about a user crosses tests."""
     from realtime_app.chat import indexed_partners
     from realtime_app.recipients import allowed_recipients
+    from sessions_app.indexes import forget_legacy_state
 
     allowed_recipients.clear()
     indexed_partners.clear()
+    forget_legacy_state()
 
 
 @pytest.fixture(scope="session")

@@ -213,6 +213,7 @@ WINKR_SESSIONS = {
     "MAX_SESSIONS_PER_USER": env_int("MAX_SESSIONS_PER_USER", 10),
     "ONLINE_WINDOW": env_duration("SESSION_ONLINE_WINDOW", 5 * 60),
     "ACTIVITY_UPDATE_INTERVAL": env_duration("SESSION_ACTIVITY_UPDATE_INTERVAL", 60),
+    "INDEX_BUCKETS": env_int("SESSION_INDEX_BUCKETS", 16),
 }
 
 # --- JWT (simplejwt; revocation in sessions_app) -------------------------------------------
