@@ -121,29 +121,37 @@ class MonitorCapture:
             raise RuntimeError(f"MONITOR of 127.0.0.1:{self.port} did not reach the end marker")
 
 
-def parse_monitor(path: Path, samples: dict[int, str]) -> tuple[Counter, int, Counter]:
-    """``(commands per slot, keyless commands, commands per name)`` from one node's MONITOR capture.
+def parse_monitor(path: Path, samples: dict[int, str]) -> tuple[Counter, int, Counter, Counter]:
+    """``(commands per slot, keyless commands, commands per name, client-sent commands per slot)`` from one
+    node's MONITOR capture (a command run by a Lua script shows ``[<db> lua]``: not client-sent; keyless
+    client-sent commands are counted under slot -1).
 
     ``samples`` gets one key seen per slot, to name the busiest slots in the report.
     """
     slots: Counter = Counter()
+    sent: Counter = Counter()
     names: Counter = Counter()
     keyless = 0
     for line in path.read_bytes().split(b"\r\n"):
         if not line.startswith(b"+") or line == b"+OK" or END_MARKER.encode() in line:
             continue
-        args = [_unescape(token) for token in _TOKEN.findall(line.split(b"] ", 1)[-1])]
+        head, _, rest = line.partition(b"] ")
+        args = [_unescape(token) for token in _TOKEN.findall(rest)]
         if not args:
             continue
         names[args[0].decode("ascii", "replace").upper()] += 1
         key = first_key(args)
         if key is None:
             keyless += 1
+            if not head.endswith(b" lua"):
+                sent[-1] += 1  # keyless, client-sent
         else:
             slot = key_slot(key)
             slots[slot] += 1
+            if not head.endswith(b" lua"):
+                sent[slot] += 1
             samples.setdefault(slot, key.decode("utf-8", "replace"))
-    return slots, keyless, names
+    return slots, keyless, names, sent
 
 
 def commandstats_total(client: redis.Redis) -> tuple[int, dict[str, int]]:
@@ -164,6 +172,9 @@ class Distribution:
     busiest_slot_keys: list[str] = field(default_factory=list)
     top_slots: list[tuple[int, int, str]] = field(default_factory=list)  # slot, commands, a key in it
     traffic: dict = field(default_factory=dict)
+    client_sent_total: int = 0
+    client_sent_busiest_slot: tuple[int, int, str] = (-1, 0, "")
+    index_slots: dict = field(default_factory=dict)  # commands on the all-users index buckets
 
     @property
     def master_ratio(self) -> float:
@@ -243,9 +254,11 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
         slots: Counter = Counter()
         names: Counter = Counter()
         samples: dict[int, str] = {}
+        sent: Counter = Counter()
         for node, monitor, (calls, per_command) in zip(cluster.nodes, monitors, stats, strict=True):
-            node_slots, keyless, node_names = parse_monitor(monitor.path, samples)
+            node_slots, keyless, node_names, node_sent = parse_monitor(monitor.path, samples)
             slots.update(node_slots)
+            sent.update(node_sent)
             names.update(node_names)
             misplaced = sum(count for slot, count in node_slots.items() if owners.get(slot) != node.port)
             result.masters.append({
@@ -258,6 +271,20 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
         result.busiest_slot, result.busiest_slot_commands = slots.most_common(1)[0]
         result.top_slots = [(slot, count, samples[slot]) for slot, count in slots.most_common(10)]
         result.busiest_slot_keys = [samples[result.busiest_slot]]
+        result.client_sent_total = sum(sent.values())
+        slot, count = next((slot, count) for slot, count in sent.most_common() if slot >= 0)
+        result.client_sent_busiest_slot = (slot, count, samples[slot])
+        from sessions_app import keys
+        from sessions_app.indexes import INDEXES
+
+        index_slots = {key_slot(keys.index_key(index.name, tag).encode())
+                       for index in INDEXES for tag in keys.index_bucket_tags(index.name, buckets)}
+        on_index = [slots[slot] for slot in index_slots]
+        result.index_slots = {"slots": len(index_slots), "commands": sum(on_index), "busiest": max(on_index),
+                              "share_all_buckets": sum(on_index) / result.total_commands,
+                              "share_busiest_bucket": max(on_index) / result.total_commands,
+                              "client_sent_share_all_buckets": sum(sent[s] for s in index_slots)
+                              / result.client_sent_total}
         http = loaded[0] if loaded else None
         result.traffic = {
             "logins": users, "login_seconds": round(login_seconds, 2),
@@ -303,3 +330,12 @@ def run(bench) -> None:
                      f"`{result.busiest_slot_keys[0]}`)",
                      "of commands", target=f"<= {SLOT_SHARE_TARGET * 100:.0f} %" if target else None,
                      met=result.slot_share <= SLOT_SHARE_TARGET if target else None)
+        slot, count, key = result.client_sent_busiest_slot
+        bench.figure(group, f"{label}: busiest slot's share of client-sent commands (script internals left out)",
+                     f"{count / result.client_sent_total * 100:.1f} % (slot {slot}, e.g. `{key}`)", "of commands")
+        index = result.index_slots
+        bench.figure(group, f"{label}: the all-users indexes ({index['slots']} slots): all of them / the busiest",
+                     f"{index['share_all_buckets'] * 100:.1f} % / {index['share_busiest_bucket'] * 100:.1f} % "
+                     f"(client-sent: {index['client_sent_share_all_buckets'] * 100:.1f} % in all)",
+                     "of commands" + (" (before sharding both shared one slot: the first figure)"
+                                      if buckets == 1 else ""))
