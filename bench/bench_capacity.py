@@ -12,7 +12,7 @@
    - online user: ``amark_connection_alive`` (a socket) — the presence set and an online bucket entry;
    - revoked token: ``TokenBlacklist.add_token`` (one marker per access token, lives its remaining TTL);
    - chat message: ``asend_message`` (what the WebSocket consumer calls), with a ``client_id`` as clients
-     send, in conversations of 50 messages — the stream's bytes per message, the conversation's fixed cost
+     send, in 400 conversations of 50 messages — the stream's bytes per message, the conversation's fixed cost
      (partner indexes), and the transient client-id key (``CLIENT_ID_TTL``);
    - cached profile: ``cache_service.write_many`` of ``PublicProfileSerializer`` data (+ the user's group key).
    ``used_memory`` growth per phase is reported next to it as a cross-check (it includes allocator and
@@ -41,6 +41,7 @@ UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.1
 CHUNK = 500
 SAMPLE = 2000
 MESSAGES_PER_CONVERSATION = 50
+CONVERSATIONS = 400  # 20,000 messages: bytes per message do not need the whole population talking
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -181,7 +182,7 @@ def measure_memory(users: list[Any]) -> dict[str, Any]:
                             "used_memory_growth": round((_used(client) - before) / len(ids))}
 
     # Chat: conversations of MESSAGES_PER_CONVERSATION messages between neighbours.
-    conversations = max(1, len(ids) // MESSAGES_PER_CONVERSATION)
+    conversations = min(CONVERSATIONS, max(1, len(ids) // MESSAGES_PER_CONVERSATION))
     pairs = [(users[2 * i], users[2 * i + 1]) for i in range(min(conversations, len(users) // 2))]
     realtime = {**settings.WINKR_REALTIME, "CHAT_RATE_LIMIT": {"requests": 10 ** 9, "window": 10}}
     started, before = time.monotonic(), _used(client)
@@ -255,11 +256,11 @@ def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict
     web = Client()
     logins = users[:repetitions * 2]
 
-    def login(user: Any) -> str:
+    def login(user: Any) -> dict:
         reply = web.post("/api/auth/token/", {"username": user.username, "password": "bench-capacity-password-1"},
                          content_type="application/json")
         assert reply.status_code == 200, reply.content
-        return reply.json()["access"]
+        return reply.json()
 
     def measured(action: Any, times: int) -> dict[str, float]:
         calls, writes = counts.snapshot()
@@ -271,18 +272,24 @@ def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict
                 "commands_sent": round((commands_sent() - sent) / times, 2),
                 "round_trips": round((writes_after - writes - 1) / times, 2)}
 
-    tokens = [login(user) for user in logins[repetitions:]]  # warm-up logins (scripts loaded, pools open)
+    pairs = [login(user) for user in logins[repetitions:]]  # warm-up logins (scripts loaded, pools open)
     result: dict[str, Any] = {"login (POST /api/auth/token/)": measured(lambda n: login(logins[n]), repetitions)}
     target = users[-1].pk
 
     def get(n: int) -> None:
-        reply = web.get(f"/api/profiles/{target}/", HTTP_AUTHORIZATION=f"Bearer {tokens[n % len(tokens)]}")
+        reply = web.get(f"/api/profiles/{target}/", HTTP_AUTHORIZATION=f"Bearer {pairs[n]['access']}")
         assert reply.status_code == 200, reply.content
 
-    get(0)  # fills the profile cache: the measured GETs are hits
+    for n in range(repetitions):
+        get(n)  # fills the profile cache and each user's cached row: the measured GETs are the steady state
     result["authenticated GET /api/profiles/{id}/ (cache hit)"] = measured(get, repetitions)
-    with override_settings(WINKR_SESSIONS={**settings.WINKR_SESSIONS, "ACTIVITY_UPDATE_INTERVAL": 0}):
-        result["same GET when the activity write is due (1/min per session)"] = measured(get, repetitions)
+
+    def refresh(n: int) -> None:
+        reply = web.post("/api/auth/token/refresh/", {"refresh": pairs[n]["refresh"]},
+                         content_type="application/json")
+        assert reply.status_code == 200, reply.content
+
+    result["token refresh (every ACCESS_TOKEN_TTL, 15 min, per active device)"] = measured(refresh, repetitions)
 
     a, b = users[0], users[1]
     realtime = {**settings.WINKR_REALTIME, "CHAT_RATE_LIMIT": {"requests": 10 ** 9, "window": 10}}

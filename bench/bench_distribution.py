@@ -3,9 +3,8 @@
 The whole stack (one daphne process, bench settings) on a local 3-master cluster takes, in one measured
 window: logins (``POST /api/auth/token/``), JWT-authenticated requests (bench_load's mixed workload, wrk),
 open WebSockets heartbeating (``PRESENCE_HEARTBEAT_INTERVAL=1`` so a short run sees many heartbeats) and
-chat pairs (bench_load's closed-loop ``ChatPairs``). ``SESSION_ACTIVITY_UPDATE_INTERVAL=1`` makes every
-request after the first second write activity to the indexes: the all-users index writes, the ones that
-could make a hot slot, are over-represented on purpose.
+chat pairs (bench_load's closed-loop ``ChatPairs``). The all-users indexes are written at login (both)
+and by every heartbeat (online); heartbeats every second, not every 20 s, over-represent them on purpose.
 
 Two counts, which must agree:
 - per master: ``INFO commandstats`` on each node after ``CONFIG RESETSTAT`` (calls, summed over commands);
@@ -221,7 +220,7 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
             seconds: float, server_env: dict[str, str]) -> Distribution:
     user_ids = make_users(users)
     env = {**server_env, "SESSION_INDEX_BUCKETS": str(buckets), "PRESENCE_HEARTBEAT_INTERVAL": "1",
-           "PRESENCE_TTL": "5", "SESSION_ACTIVITY_UPDATE_INTERVAL": "1", "RATELIMIT_TRUSTED_PROXIES": "1"}
+           "PRESENCE_TTL": "5", "RATELIMIT_TRUSTED_PROXIES": "1"}
     run_dir = workdir / f"buckets-{buckets}"
     with Cluster(run_dir / "cluster") as cluster, Daphne(run_dir, {**env, **cluster.env()}) as server:
         nodes = [redis.Redis(port=node.port) for node in cluster.nodes]
