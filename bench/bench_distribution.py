@@ -295,6 +295,25 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
         return result
 
 
+def distribution_markdown(runs: dict[int, Distribution]) -> str:
+    lines = ["Commands per master are `INFO commandstats` calls after `CONFIG RESETSTAT`; per slot, every "
+             "master's `MONITOR` stream (commands run inside Lua scripts included, as commandstats counts them), "
+             "each command mapped to the slot of its first key.", "",
+             "| INDEX_BUCKETS | master | slots owned | commands (commandstats) | seen by MONITOR | keyless |",
+             "|---|---|---|---|---|---|"]
+    for buckets, result in runs.items():
+        for master in result.masters:
+            lines.append(f"| {buckets} | 127.0.0.1:{master['port']} | {master['slots_owned']} | "
+                         f"{master['commandstats_calls']} | {master['monitor_commands']} | "
+                         f"{master['keyless_commands']} |")
+    lines += ["", "| INDEX_BUCKETS | busiest slots: slot, commands, share, a key in it |", "|---|---|"]
+    for buckets, result in runs.items():
+        top = "; ".join(f"{slot}: {count} ({count / result.total_commands * 100:.1f} %, `{key}`)"
+                        for slot, count, key in result.top_slots[:4])
+        lines.append(f"| {buckets} | {top} |")
+    return "\n".join(lines) + "\n"
+
+
 def run(bench) -> None:
     users = 60 if bench.quick else 240
     http_users, chatters, idle = (20, 10, 20) if bench.quick else (80, 40, 100)
@@ -309,6 +328,12 @@ def run(bench) -> None:
         {str(b): {**asdict(r), "master_ratio": r.master_ratio, "slot_share": r.slot_share} for b, r in runs.items()},
         indent=2) + "\n")
 
+    bench.section("Cluster distribution (bench/bench_distribution.py)", distribution_markdown(runs))
+    if (out_dir(bench) / "capacity.json").exists():
+        from bench.capacity import load, table
+
+        bench.section("Capacity model (bench/capacity.py, from bench/out/*.json)",
+                      table(*load(out_dir(bench))))
     for buckets, result in runs.items():
         label = f"INDEX_BUCKETS={buckets}" + (" (default)" if buckets == 16 else " (one slot per index, as before)")
         group = "Cluster distribution"
