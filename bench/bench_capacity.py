@@ -38,7 +38,7 @@ from typing import Any
 from bench.bench_distribution import out_dir
 
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Version/17.1 Mobile/15E148 Safari"
-CHUNK = 500
+CHUNK = 100  # calls in flight: twice the pool (REDIS_POOL_SIZE 50), so none waits out the pool timeout
 SAMPLE = 2000
 MESSAGES_PER_CONVERSATION = 50
 CONVERSATIONS = 400  # 20,000 messages: bytes per message do not need the whole population talking

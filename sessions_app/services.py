@@ -185,7 +185,7 @@ async def adelete_all_sessions(user_id: object, *, reason: str = "revoked") -> i
 
 
 def count_active_sessions() -> int:
-    """Live device sessions of all users (from the global index: no SCAN)."""
+    """Live device sessions of all users (from the index buckets: no SCAN)."""
     return run(ops.count_active(), _client())
 
 
