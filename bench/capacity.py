@@ -25,6 +25,7 @@ REVOKED_ALIVE = 0.02  # revoked-token markers alive at once, per registered user
 MESSAGES_PER_ACTIVE_DAY = 5  # chat messages a logged-in user sends per day
 CHAT_RETENTION_DAYS = 90  # CHAT_STREAM_TTL (streams are also capped at CHAT_STREAM_MAXLEN=1000 messages)
 CONVERSATIONS = 10  # conversations per logged-in user (each costs its partner-index entries)
+CLIENT_ID_TTL = 3600  # s a chat message's client-id key lives (CLIENT_ID_TTL): messages of the last hour hold one
 CACHED_PROFILES = 0.20  # share of registered users whose profile is in the cache (TTL 15 min) at the peak
 # Per online user at the peak:
 REQUEST_EVERY = 10.0  # s between authenticated GETs
@@ -67,7 +68,8 @@ def model(users: int, capacity: dict, skew: float) -> dict:
         "presence": online * memory["online_user"]["bytes"],
         "revocations": users * REVOKED_ALIVE * memory["revoked_token"]["bytes"],
         "chat": stored_messages * memory["chat_message"]["bytes"]
-        + logged_in * CONVERSATIONS * memory["chat_message"]["conversation_fixed_bytes"] / 2,
+        + logged_in * CONVERSATIONS * memory["chat_message"]["conversation_fixed_bytes"] / 2
+        + online / MESSAGE_EVERY * CLIENT_ID_TTL * memory["chat_message"]["client_id_key_bytes_transient"],
         "cache": users * CACHED_PROFILES * memory["cached_profile"]["bytes"],
     }
     total_bytes = sum(parts.values()) * OVERHEAD
