@@ -346,7 +346,7 @@ def run(bench) -> None:
                      " / ".join(str(m["commandstats_calls"]) for m in result.masters),
                      f"calls (MONITOR saw {traffic['monitor_total']} in all)")
         target = buckets == 16
-        bench.figure(group, f"{label}: busiest / least busy master", round(result.master_ratio, 2), "x",
+        bench.figure(group, f"{label}: busiest / least busy master", f"{result.master_ratio:.2f}", "x",
                      target=f"<= {MASTER_RATIO_TARGET}" if target else None,
                      met=result.master_ratio <= MASTER_RATIO_TARGET if target else None)
         bench.figure(group, f"{label}: busiest slot's share of all commands",

@@ -119,7 +119,7 @@ def table(capacity: dict, distribution: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(fmt(row) for row in rows) + " |")
 
     add("memory: sessions / presence / revocations / chat / cache (GB)",
-        lambda r: " / ".join(f"{value:.1f}" for value in r["parts_gb"].values()))
+        lambda r: " / ".join(f"{value:.2f}" for value in r["parts_gb"].values()))
     add(f"memory in all (GB, x{OVERHEAD} allocator overhead)", lambda r: f"{r['memory_gb']:.1f}")
     add("executed commands/s at the peak (round trips/s)",
         lambda r: f"{r['commands']:,.0f} ({r['round_trips']:,.0f})")
