@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def main() -> int:
             except Exception as exc:  # one broken module must not hide the others' figures
                 failures.append(f"{name}: {type(exc).__name__}: {exc}")
                 print(f"[bench] {name} FAILED: {exc!r}", flush=True)
+                traceback.print_exc()
             bench.flush()
             print(f"[bench] {name} took {time.monotonic() - started:.1f}s", flush=True)
 

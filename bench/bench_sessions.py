@@ -121,15 +121,17 @@ def run(bench) -> None:
     per_presence = sum(state.memory_usage(keys.presence_key(keys.user_tag(user)), samples=0)
                        + state.memory_usage(keys.last_seen_key(keys.user_tag(user)), samples=0)
                        for user in range(1, len(sample) + 1)) / len(sample)
-    global_share = (state.memory_usage(keys.all_sessions_key(), samples=0)
-                    + state.memory_usage(keys.online_key(), samples=0)) / users
+    from sessions_app.indexes import INDEXES
+
+    global_share = sum(state.memory_usage(key, samples=0) or 0
+                       for index in INDEXES for key in index.bucket_keys()) / users
     cache_keys = [CacheStore(key).cache_key for key in cached[: len(sample)]]
     from django.core.cache import cache as django_cache
 
     per_cache = sum(cache.memory_usage(django_cache.make_key(key), samples=0) for key in cache_keys) / len(sample)
     ours_total = per_hash + per_index + global_share
     bench.figure("Sessions memory", "ours: session hash (data + device record)", round(per_hash), "bytes")
-    bench.figure("Sessions memory", "ours: per-user index + share of global indexes",
+    bench.figure("Sessions memory", "ours: per-user index + share of the all-users indexes",
                  round(per_index + global_share), "bytes")
     bench.figure("Sessions memory", "ours: total per logged-in session", round(ours_total), "bytes")
     bench.figure("Sessions memory", "ours: presence per online user (sources + last seen)", round(per_presence),

@@ -72,6 +72,7 @@ class Bench:
     comparisons: list[Comparison] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     charts: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, Markdown) after the tables
     floor_us: float | None = None
 
     @property
@@ -120,6 +121,10 @@ class Bench:
         self.figures.append(result)
         print(f"  {group} / {name}: {value} {unit}", flush=True)
         return result
+
+    def section(self, title: str, markdown: str) -> None:
+        """A free-form part of the report (a table a module builds itself), placed after the figures."""
+        self.sections.append((title, markdown))
 
     def chart(self, filename: str, title: str, x: list[float], series: dict[str, list[float]], xlabel: str,
               ylabel: str, logx: bool = False, logy: bool = False) -> Path | None:
@@ -220,6 +225,8 @@ class Bench:
                 value = f"{fig.value:.1f}" if isinstance(fig.value, float) else str(fig.value)
                 target = fig.target or "report only"
                 lines.append(f"| {fig.group} | {fig.name} | {value} | {fig.unit} | {target} | {_met(fig.met)} |")
+        for title, markdown in self.sections:
+            lines += ["", f"## {title}", "", markdown.rstrip()]
         if self.charts:
             lines += [""]
             for title, filename in self.charts:

@@ -10,6 +10,7 @@ from django.core.checks import Error, Tags, Warning, register
 from caching_app.foundation.checks import unknown_alias_errors
 
 from .conf import DEFAULTS, NON_NEGATIVE_INTS, POSITIVE_INTS, sessions_settings
+from .keys import MAX_INDEX_BUCKETS
 
 ENGINE = "sessions_app.backends.redis"
 MIDDLEWARE = "sessions_app.middleware.SessionMiddleware"
@@ -44,6 +45,12 @@ def check_sessions_settings(app_configs: Any = None, **kwargs: Any) -> list:
                             id="winkr_sessions.E003"))
     errors += unknown_alias_errors("WINKR_SESSIONS['REDIS_ALIAS']", sessions_settings.REDIS_ALIAS,
                                    "winkr_sessions.E004")
+    buckets = sessions_settings.INDEX_BUCKETS
+    if not isinstance(buckets, int) or isinstance(buckets, bool) or not 1 <= buckets <= MAX_INDEX_BUCKETS:
+        errors.append(Error(
+            f"WINKR_SESSIONS['INDEX_BUCKETS'] must be an integer from 1 to {MAX_INDEX_BUCKETS}, got {buckets!r}.",
+            hint="16 spreads the all-sessions and online indexes over up to 16 masters.", id="winkr_sessions.E005",
+        ))
     return errors
 
 

@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # Admin changelist page size.
     "ADMIN_PAGE_SIZE": 100,
+    # Buckets (sorted sets with a Cluster hash tag each) of the all-sessions and online-users indexes,
+    # 1..256: enough that no master holds much more than its share. Changing it on a live deployment
+    # needs `manage.py sessions migrate-indexes --from-buckets OLD`.
+    "INDEX_BUCKETS": 16,
 }
 
 POSITIVE_INTS = ("SESSION_TTL", "CLEANUP_INTERVAL", "ONLINE_WINDOW", "LAST_SEEN_TTL", "CONNECTION_TTL",

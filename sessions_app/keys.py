@@ -20,8 +20,11 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+import zlib
+from functools import lru_cache
 
 from django.utils.crypto import get_random_string
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from caching_app.conf import caching_settings
 from caching_app.foundation.inputs import bounded_memo
@@ -35,7 +38,10 @@ _RANDOM = re.compile(rf"[a-z0-9]{{{RANDOM_LENGTH}}}")
 
 NAMESPACE = "session"
 PRESENCE = "presence"
-GLOBAL_TAG = "global"  # the few keys shared by all users (global index, online list) share one slot
+GLOBAL_TAG = "global"  # the sweep lock, and the pre-sharding single-key indexes (read until migrated)
+SESSIONS_INDEX = "all"  # every device session id, scored by expiry (ms), sharded in buckets
+ONLINE_INDEX = "online"  # every online user id, scored by "online until" (ms), sharded in buckets
+MAX_INDEX_BUCKETS = 256
 
 
 def user_tag(user_id: object) -> str:
@@ -118,14 +124,47 @@ def last_seen_key(tag: str) -> str:
     return make_key(PRESENCE, "seen", tag=tag)
 
 
-def all_sessions_key() -> str:
-    """Sorted set of every device session id, scored by expiry (ms): counts and sweeps without SCAN."""
-    return make_key(NAMESPACE, "all", tag=GLOBAL_TAG)
+def index_bucket(member: str, buckets: int) -> int:
+    """The bucket of an index member (a session id or a user id): CRC-32 of its UTF-8 text, mod ``buckets``.
+
+    Stable across processes and releases (Python's ``hash()`` is salted per process).
+    """
+    return zlib.crc32(member.encode("utf-8", "surrogatepass")) % buckets
 
 
-def online_key() -> str:
-    """Sorted set of user ids scored by "online until" (ms): listing and counting online users."""
-    return make_key(PRESENCE, "online", tag=GLOBAL_TAG)
+@lru_cache(maxsize=32)
+def index_bucket_tags(index: str, buckets: int) -> tuple[str, ...]:
+    """Hash tags of an index's buckets, ``<index>.<bucket>.<salt>``, one slot each.
+
+    Bucket ``i``'s slot lies in the ``i``-th ``1/buckets`` of the slot space (the sessions index in the
+    first half of that window, the online index in the second, so no two buckets share a slot). Masters
+    own contiguous slot ranges (``redis-cli --cluster create`` splits them evenly), so the buckets spread
+    over any number of masters up to ``buckets``. The salt is the first one landing in the window:
+    searched, not random, so every process computes the same tags. A plain user tag has no ``.``, so no
+    user's keys can share a bucket's tag.
+    """
+    half = 1 if index == ONLINE_INDEX else 0
+    tags = []
+    for bucket in range(buckets):
+        low = bucket * REDIS_CLUSTER_HASH_SLOTS // buckets
+        high = (bucket + 1) * REDIS_CLUSTER_HASH_SLOTS // buckets
+        middle = (low + high) // 2
+        low, high = (middle, high) if half else (low, max(middle, low + 1))
+        salt = 0
+        while not low <= key_slot(f"{index}.{bucket}.{salt}".encode()) < high:
+            salt += 1
+        tags.append(f"{index}.{bucket}.{salt}")
+    return tuple(tags)
+
+
+def index_key(index: str, tag: str) -> str:
+    namespace = PRESENCE if index == ONLINE_INDEX else NAMESPACE
+    return make_key(namespace, index, tag=tag)
+
+
+def legacy_index_key(index: str) -> str:
+    """The single key an index lived in before it was sharded (``{global}``): read until it is migrated."""
+    return index_key(index, GLOBAL_TAG)
 
 
 def cleanup_lock_key() -> str:

@@ -1,8 +1,8 @@
 """Device-session and presence operations as Redis steps (see :mod:`.runner`), shared by sync and async APIs.
 
-Every multi-key step touches keys of one user only (one Cluster hash tag), or the two global
-keys (another tag). Steps on different tags are separate round trips: no script ever spans
-two slots.
+Every script and transaction touches keys of one user only (one Cluster hash tag); the all-users
+indexes are sharded (:mod:`.indexes`) and written in plain pipelines, which redis-py splits per
+master: no script ever spans two slots.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from . import keys as k
 from .conf import jwt_session_ttl, sessions_settings
 from .devices import MAX_USER_AGENT_LENGTH, clean, describe_device
+from .indexes import ONLINE, SESSIONS, ShardedIndex, forget_legacy_state, legacy_present, migrate
 from .records import JWT, KINDS, RECORD_FIELDS, DeviceSession, from_ms
 from .runner import Call, Eval, Op, Pipe
 
@@ -73,13 +74,10 @@ def create(user_id: object, kind: str, session_id: str | None, ip: str | None, u
         json.dumps(info, separators=(",", ":")), str(ttl_ms) if kind == JWT else "",
     ])
     expiry, count, expired = int(reply[0]), int(reply[1]), [_text(m) for m in reply[2:]]
-    global_calls = [
-        Call("zadd", (k.all_sessions_key(), {session_id: expiry})),
-        Call("zadd", (k.online_key(), {uid: now + _window_ms()}), {"gt": True}),
-    ]
-    if expired:
-        global_calls.append(Call("zrem", (k.all_sessions_key(), *expired)))
-    yield Pipe(global_calls)
+    legacy = yield from legacy_present()
+    yield Pipe([*SESSIONS.add({session_id: expiry}, legacy=legacy),
+                *ONLINE.add({uid: now + _window_ms()}, legacy=legacy, gt=True),
+                *SESSIONS.remove(expired, legacy=legacy)])
     evicted = yield from _evict(tag, session_id, count)
     record = DeviceSession(
         id=session_id, user_id=uid, kind=kind, created_at=from_ms(now), last_activity=from_ms(now), ip=address,
@@ -108,7 +106,7 @@ def _evict(tag: str, keep_id: str, count: int) -> Op:
         gone = _deleted(reply)
         if gone:
             evicted.extend(gone)
-            yield Call("zrem", (k.all_sessions_key(), *[item[0] for item in gone]))
+            yield from _unindex([item[0] for item in gone])
     return evicted
 
 
@@ -134,7 +132,7 @@ def list_for_user(user_id: object) -> Op:
     live = [(_text(member), score) for member, score in live]
     values = yield Pipe([Call("hmget", (k.session_key(member), *RECORD_FIELDS)) for member, _ in live])
     if expired:
-        yield Call("zrem", (k.all_sessions_key(), *[_text(m) for m in expired]))
+        yield from _unindex([_text(m) for m in expired])
     records = [DeviceSession.from_redis(member, reply, score) for (member, score), reply in zip(live, values,
                                                                                                 strict=True)]
     found = [record for record in records if record is not None and record.user_id == uid]
@@ -154,11 +152,22 @@ def touch(session_id: str, force: bool = False) -> Op:
         return False
     user, expiry, written = _text(reply[0]), int(reply[1]), int(reply[2])
     if written:
-        yield Pipe([
-            Call("zadd", (k.all_sessions_key(), {session_id: expiry})),
-            Call("zadd", (k.online_key(), {user: now + _window_ms()}), {"gt": True}),
-        ])
+        legacy = yield from legacy_present()
+        yield Pipe([*SESSIONS.add({session_id: expiry}, legacy=legacy),
+                    *ONLINE.add({user: now + _window_ms()}, legacy=legacy, gt=True)])
     return bool(written)
+
+
+def _unindex(session_ids: list[str]) -> Op:
+    """Drop device sessions from the all-sessions index."""
+    legacy = yield from legacy_present()
+    yield Pipe(SESSIONS.remove(session_ids, legacy=legacy))
+
+
+def reindex(old_id: str, new_id: str, expiry_ms: int) -> Op:
+    """A device session renamed in place (the session engine's cycle_key): same entry, new id."""
+    legacy = yield from legacy_present()
+    yield Pipe([*SESSIONS.remove([old_id], legacy=legacy), *SESSIONS.add({new_id: expiry_ms}, legacy=legacy)])
 
 
 def delete(session_id: str) -> Op:
@@ -168,7 +177,7 @@ def delete(session_id: str) -> Op:
     reply = yield Eval("delete", [k.user_index_key(tag), k.session_key(session_id)], [-1, session_id])
     gone = _deleted(reply)
     if gone:
-        yield Call("zrem", (k.all_sessions_key(), session_id))
+        yield from _unindex([session_id])
     return gone
 
 
@@ -183,57 +192,81 @@ def delete_all(user_id: object) -> Op:
             break
         reply = yield Eval("delete", [index, *[k.session_key(m) for m in members]], [-1, *members])
         gone.extend(_deleted(reply))
-        yield Call("zrem", (k.all_sessions_key(), *members))
+        yield from _unindex(members)
         if int(reply[0]) == 0:
             break
     return gone
 
 
 def sweep(batch: int = 500, max_batches: int | None = None) -> Op:
-    """Drop expired entries from the per-user indexes, the global index and the online list."""
+    """Drop expired entries from the per-user indexes, the all-sessions index and the online index.
+
+    Every bucket (and the legacy key) is read in one pipeline per round; the legacy keys' live
+    entries are then moved into their buckets (:func:`.indexes.migrate`). Returns how many device
+    sessions were dropped.
+    """
     removed = 0
     batches = 0
-    while max_batches is None or batches < max_batches:
+    sources = SESSIONS.read_keys()
+    while sources and (max_batches is None or batches < max_batches):
         batches += 1
         now = now_ms()
-        candidates = [_text(m) for m in (yield Call(
-            "zrangebyscore", (k.all_sessions_key(), "-inf", now), {"start": 0, "num": batch}))]
-        if not candidates:
-            break
-        by_tag: dict[str, list[str]] = defaultdict(list)
-        orphans = []
-        for member in candidates:
-            tag = _tag_of(member)
-            (by_tag[tag].append(member) if tag else orphans.append(member))
-        calls = []
-        for tag, members in by_tag.items():
-            calls.append(Call("zremrangebyscore", (k.user_index_key(tag), "-inf", now)))
-            calls.append(Call("zmscore", (k.user_index_key(tag), members)))
-        replies = yield Pipe(calls)
-        alive: dict[str, float] = {}
-        dead = list(orphans)
-        for (_tag, members), scores in zip(by_tag.items(), replies[1::2], strict=True):
-            for member, score in zip(members, scores, strict=True):
-                # Still indexed with a later expiry: the session was extended since the global index saw it.
-                if score is not None and score > now:
-                    alive[member] = score
-                else:
-                    dead.append(member)
-        updates = []
-        if alive:
-            updates.append(Call("zadd", (k.all_sessions_key(), alive)))
-        if dead:
-            updates.append(Call("zrem", (k.all_sessions_key(), *dead)))
+        replies = yield Pipe([Call("zrangebyscore", (key, "-inf", now), {"start": 0, "num": batch})
+                              for key in sources])
+        found = {key: [_text(m) for m in reply] for key, reply in zip(sources, replies, strict=True)}
+        alive, dead = yield from _check_expired({member for members in found.values() for member in members}, now)
+        updates = SESSIONS.add(alive, legacy=False)
+        for key, members in found.items():
+            # An extended session moves to its bucket's entry (above); from elsewhere (legacy) it goes.
+            stale = [m for m in members if m in dead or (m in alive and SESSIONS.key_for(m) != key)]
+            if stale:
+                updates.append(Call("zrem", (key, *stale)))
         yield Pipe(updates)
         removed += len(dead)
-        if len(candidates) < batch:
-            break
-    yield Call("zremrangebyscore", (k.online_key(), "-inf", now_ms()))
+        sources = [key for key in sources if len(found[key]) == batch]
+    for index in (SESSIONS, ONLINE):
+        yield from migrate_index(index, [index.legacy_key], batch, max_batches)
+    yield Pipe([Call("zremrangebyscore", (key, "-inf", now_ms())) for key in ONLINE.read_keys()])
     return removed
 
 
+def _check_expired(candidates: set[str], now: int) -> Op:
+    """``(alive, dead)``: index entries past their expiry, checked against their user's own index.
+
+    Alive maps the session id to the later expiry its user's index holds (it was extended since the
+    all-sessions index saw it).
+    """
+    by_tag: dict[str, list[str]] = defaultdict(list)
+    dead: set[str] = set()
+    for member in candidates:
+        tag = _tag_of(member)
+        (by_tag[tag].append(member) if tag else dead.add(member))
+    calls = []
+    for tag, members in by_tag.items():
+        calls.append(Call("zremrangebyscore", (k.user_index_key(tag), "-inf", now)))
+        calls.append(Call("zmscore", (k.user_index_key(tag), members)))
+    replies = yield Pipe(calls)
+    alive: dict[str, float] = {}
+    for (_tag, members), scores in zip(by_tag.items(), replies[1::2], strict=True):
+        for member, score in zip(members, scores, strict=True):
+            if score is not None and score > now:
+                alive[member] = score
+            else:
+                dead.add(member)
+    return alive, dead
+
+
+def migrate_index(index: ShardedIndex, sources: list[str], batch: int = 500, max_batches: int | None = None
+                  ) -> Op:
+    """Move the entries of ``sources`` into ``index``'s buckets; forgets the legacy state when done."""
+    moved = yield from migrate(index, sources, batch, max_batches)
+    if moved:
+        forget_legacy_state()
+    return moved
+
+
 def count_active() -> Op:
-    return (yield Call("zcount", (k.all_sessions_key(), f"({now_ms()}", "+inf")))
+    return (yield from SESSIONS.count(now_ms()))
 
 
 # --- presence -----------------------------------------------------------------------------------------
@@ -248,13 +281,11 @@ def is_online(user_id: object) -> Op:
 def online_users(offset: int, limit: int) -> Op:
     if not isinstance(offset, int) or not isinstance(limit, int) or offset < 0 or not 0 < limit <= MAX_PAGE:
         raise ValueError(f"offset must be >= 0 and limit between 1 and {MAX_PAGE}")
-    now = now_ms()
-    users = yield Call("zrevrangebyscore", (k.online_key(), "+inf", f"({now}"), {"start": offset, "num": limit})
-    return [_text(user) for user in users]
+    return (yield from ONLINE.page(offset, limit, now_ms()))
 
 
 def count_online() -> Op:
-    return (yield Call("zcount", (k.online_key(), f"({now_ms()}", "+inf")))
+    return (yield from ONLINE.count(now_ms()))
 
 
 def last_seen(user_id: object) -> Op:
@@ -276,7 +307,8 @@ def connection_alive(user_id: object, connection_id: object, ttl: float | None) 
     tag = k.user_tag(uid)
     until = yield Eval("connection_alive", [k.presence_key(tag), k.last_seen_key(tag)],
                        [_connection_member(connection_id), now_ms(), int(ttl * 1000), _seen_ttl_ms()])
-    yield Call("zadd", (k.online_key(), {uid: int(until)}), {"gt": True})
+    legacy = yield from legacy_present()
+    yield Pipe(ONLINE.add({uid: int(until)}, legacy=legacy, gt=True))
     return None
 
 
@@ -288,18 +320,17 @@ def connection_closed(user_id: object, connection_id: object) -> Op:
                             [_connection_member(connection_id), now, _seen_ttl_ms()])))
     # Not GT: the user may go offline now. A heartbeat of another socket racing this write is
     # repaired by that socket's next heartbeat; is_user_online reads the per-user set and is exact.
+    legacy = yield from legacy_present()
     if until > now:
-        yield Call("zadd", (k.online_key(), {uid: until}))
+        yield Pipe(ONLINE.add({uid: until}, legacy=legacy))
     else:
-        yield Call("zrem", (k.online_key(), uid))
+        yield Pipe(ONLINE.remove([uid], legacy=legacy))
     return None
 
 
 def browse(offset: int, limit: int) -> Op:
-    """All live device sessions, latest expiry first (the admin's list): paged over the global index."""
-    now = now_ms()
-    members = [_text(m) for m in (yield Call(
-        "zrevrangebyscore", (k.all_sessions_key(), "+inf", f"({now}"), {"start": offset, "num": limit}))]
+    """All live device sessions, latest expiry first (the admin's list): a merged page of the index buckets."""
+    members = yield from SESSIONS.page(offset, limit, now_ms())
     members = [m for m in members if k.session_key(m)]
     replies = yield Pipe([Call("hmget", (k.session_key(m), *RECORD_FIELDS)) for m in members])
     records = [DeviceSession.from_redis(m, reply) for m, reply in zip(members, replies, strict=True)]

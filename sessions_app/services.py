@@ -185,7 +185,7 @@ async def adelete_all_sessions(user_id: object, *, reason: str = "revoked") -> i
 
 
 def count_active_sessions() -> int:
-    """Live device sessions of all users (from the global index: no SCAN)."""
+    """Live device sessions of all users (from the index buckets: no SCAN)."""
     return run(ops.count_active(), _client())
 
 
@@ -280,3 +280,19 @@ def mark_connection_closed(user_id: object, connection_id: str) -> None:
 async def amark_connection_closed(user_id: object, connection_id: str) -> None:
     """Async twin of :func:`mark_connection_closed`."""
     await arun(ops.connection_closed(user_id, connection_id), _aclient())
+
+
+# --- sharded all-users indexes ------------------------------------------------------------------------
+
+
+def migrate_indexes(from_buckets: int | None = None) -> dict[str, int]:
+    """Move entries into the index buckets: from the pre-sharding single keys, or (``from_buckets``) from
+    the buckets of another INDEX_BUCKETS. Returns how many entries each index moved; safe to repeat."""
+    from .indexes import INDEXES
+
+    client = _client()
+    moved = {}
+    for index in INDEXES:
+        sources = index.bucket_keys(from_buckets) if from_buckets else [index.legacy_key]
+        moved[index.name] = run(ops.migrate_index(index, sources), client)
+    return moved

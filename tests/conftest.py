@@ -77,11 +77,13 @@ def _forget_in_process_caches() -> None:
     from health_app.runner import anonymous_status, readiness_status
     from realtime_app.chat import indexed_partners
     from realtime_app.recipients import allowed_recipients
+    from sessions_app.indexes import forget_legacy_state
 
     allowed_recipients.clear()
     indexed_partners.clear()
     anonymous_status.clear()
     readiness_status.clear()
+    forget_legacy_state()
 
 
 @pytest.fixture(scope="session")

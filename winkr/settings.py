@@ -262,6 +262,7 @@ WINKR_SESSIONS = {
     "ONLINE_WINDOW": env_duration("SESSION_ONLINE_WINDOW", 5 * 60),
     "ACTIVITY_UPDATE_INTERVAL": env_duration("SESSION_ACTIVITY_UPDATE_INTERVAL", 60),
     "LAST_SEEN_PRECISION": env_duration("PRESENCE_LAST_SEEN_PRECISION", 5 * 60),
+    "INDEX_BUCKETS": env_int("SESSION_INDEX_BUCKETS", 16),
 }
 
 # --- JWT (simplejwt; revocation in sessions_app) -------------------------------------------

@@ -33,9 +33,10 @@ from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
 
-from .. import keys, scripts, services
+from .. import keys, ops, scripts, services
 from ..conf import sessions_settings
 from ..metrics import STORE_ERRORS
+from ..runner import arun, run
 
 logger = logging.getLogger(__name__)
 
@@ -263,10 +264,7 @@ class SessionStore(SessionBase):
         self._session_cache = data
         self.modified = True
         if result == 2:
-            pipe = client.pipeline(transaction=False)
-            pipe.zrem(keys.all_sessions_key(), old)
-            pipe.zadd(keys.all_sessions_key(), {new: args[4] + args[3]})
-            pipe.execute()
+            run(ops.reindex(old, new, args[4] + args[3]), client)
 
     async def acycle_key(self) -> None:
         """Async twin of :meth:`cycle_key`."""
@@ -288,10 +286,7 @@ class SessionStore(SessionBase):
         self._session_cache = data
         self.modified = True
         if result == 2:
-            pipe = client.pipeline(transaction=False)
-            pipe.zrem(keys.all_sessions_key(), old)
-            pipe.zadd(keys.all_sessions_key(), {new: args[4] + args[3]})
-            await pipe.execute()
+            await arun(ops.reindex(old, new, args[4] + args[3]), client)
 
     # --- activity ----------------------------------------------------------------------------------------
     def activity_due(self) -> bool:

@@ -34,11 +34,13 @@ class Bounded:
 
 # Bounds for the soak below (USERS users, a few sessions each). Each entry names what keeps it bounded.
 BOUNDED = [
-    Bounded(r"^winkr:session:\{global\}:all$",
-            "index of live device sessions (id -> expiry): entries leave on logout/revocation/eviction and the "
-            "sweep at login (CLEANUP_INTERVAL) and clearsessions drop expired ones", max_size=USERS * 10 + 10),
-    Bounded(r"^winkr:presence:\{global\}:online$",
-            "online users (user -> last activity): one entry per user, pruned past ONLINE_WINDOW", max_size=USERS),
+    Bounded(r"^winkr:session:\{all\.\d+\.\d+\}:all$",
+            "a bucket of the index of live device sessions (id -> expiry): entries leave on "
+            "logout/revocation/eviction and the sweep at login (CLEANUP_INTERVAL) and clearsessions drop expired ones",
+            max_size=USERS * 10 + 10),
+    Bounded(r"^winkr:presence:\{online\.\d+\.\d+\}:online$",
+            "a bucket of the online users (user -> last activity): one entry per user, pruned past ONLINE_WINDOW",
+            max_size=USERS),
     Bounded(r"^winkr:geo:\{geo\}:(locations|updated)$",
             "GEO set of user locations and its companion sorted set of update times: one member per user, "
             "members older than the geospatial TTL pruned from both (lua/geo_prune.lua)", max_size=USERS),

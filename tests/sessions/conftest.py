@@ -34,3 +34,8 @@ def revoked():
     device_session_revoked.connect(receiver, dispatch_uid="tests.sessions.revoked")
     yield received
     device_session_revoked.disconnect(dispatch_uid="tests.sessions.revoked")
+
+
+def indexed(client, index) -> set[bytes]:
+    """Every member of a sharded all-users index (``sessions_app.indexes``), read bucket by bucket."""
+    return {member for key in index.read_keys() for member in client.zrange(key, 0, -1)}

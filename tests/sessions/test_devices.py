@@ -16,6 +16,8 @@ from prometheus_client import REGISTRY
 
 from sessions_app import keys, services
 from sessions_app.backends.redis import SessionStore
+from sessions_app.indexes import SESSIONS
+from tests.sessions.conftest import indexed
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
           "Version/17.0 Mobile/15E148 Safari/604.1")
@@ -160,7 +162,7 @@ def test_expired_sessions_drop_out_of_the_index_on_read_and_on_clearsessions(raw
 
     call_command("clearsessions")
     assert raw_redis.zscore(keys.user_index_key("11"), other_short.id) is None
-    assert set(raw_redis.zrange(keys.all_sessions_key(), 0, -1)) == {long.id.encode(), other_long.id.encode()}
+    assert indexed(raw_redis, SESSIONS) == {long.id.encode(), other_long.id.encode()}
     assert services.count_active_sessions() == 2
     # An index whose sessions all expired expires with them.
     services.create_session(19, kind="jwt", ttl=1)
@@ -311,7 +313,7 @@ def test_two_processes_logging_in_and_saving_at_once_leave_a_consistent_index(re
     # Every indexed session exists, every existing session is indexed, and the limit holds.
     assert index == alive
     assert len(index) == 4
-    assert {member.decode() for member in raw_redis.zrange(keys.all_sessions_key(), 0, -1)} == index
+    assert {m.decode() for m in indexed(raw_redis, SESSIONS)} == index
     assert all(raw_redis.hget(keys.session_key(sid), "u") == b"42" for sid in index)
 
 

@@ -1,4 +1,5 @@
-"""``manage.py sessions list --user U`` and ``manage.py sessions revoke --user U (--session ID | --all)``."""
+"""``manage.py sessions list --user U``, ``sessions revoke --user U (--session ID | --all)`` and
+``sessions migrate-indexes [--from-buckets N]``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from sessions_app import services
+from sessions_app.keys import MAX_INDEX_BUCKETS
 from sessions_app.revocation import log_out_everywhere
 
 
@@ -39,8 +41,14 @@ class Command(BaseCommand):
         which = revoke.add_mutually_exclusive_group(required=True)
         which.add_argument("--session", help="the session id to revoke (see `sessions list`)")
         which.add_argument("--all", action="store_true", help="revoke every session of the user")
+        migrate = sub.add_parser("migrate-indexes", help="move all-sessions and online index entries into their "
+                                 "buckets (after upgrading from the single-key indexes, or changing INDEX_BUCKETS)")
+        migrate.add_argument("--from-buckets", type=int, metavar="N",
+                             help="move from the buckets of INDEX_BUCKETS=N (default: from the single legacy keys)")
 
-    def handle(self, *args: Any, action: str, user: str, **options: Any) -> None:
+    def handle(self, *args: Any, action: str, user: str | None = None, **options: Any) -> None:
+        if action == "migrate-indexes":
+            return self._migrate(options.get("from_buckets"))
         account = resolve_user(user)
         try:
             if action == "list":
@@ -74,3 +82,13 @@ class Command(BaseCommand):
             raise CommandError(f"{account} has no live session {session_id!r} (see `manage.py sessions list`).")
         services.delete_session(session_id, reason="revoked")
         self.stdout.write(self.style.SUCCESS(f"Revoked session {session_id} of {account}."))
+
+    def _migrate(self, from_buckets: int | None) -> None:
+        if from_buckets is not None and not 1 <= from_buckets <= MAX_INDEX_BUCKETS:
+            raise CommandError(f"--from-buckets must be from 1 to {MAX_INDEX_BUCKETS}, got {from_buckets}.")
+        try:
+            moved = services.migrate_indexes(from_buckets)
+        except RedisError as exc:
+            raise CommandError(f"Redis is unavailable ({exc}); check REDIS_URL and try again.") from exc
+        summary = ", ".join(f"{count} {name} entries" for name, count in moved.items())
+        self.stdout.write(self.style.SUCCESS(f"Moved {summary} into their buckets."))
