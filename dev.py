@@ -61,14 +61,14 @@ def start_redis_if_needed(env: dict[str, str]):
         log(f"using REDIS_URL={env['REDIS_URL'].split('@')[-1]}")
         return None
     code = (
-        "import sys; from caching_app.devservers import answers_ping; "
+        "import sys; from caching_app.devservers.redis_servers import answers_ping; "
         "sys.exit(0 if answers_ping('127.0.0.1', 6379) else 1)"
     )
     if subprocess.call([str(PYTHON), "-c", code], cwd=ROOT) == 0:
         log("using the Redis that answers at 127.0.0.1:6379")
         return None
     starter = (
-        "import sys; from caching_app.devservers import RedisServerProcess, find_binary; "
+        "import sys; from caching_app.devservers.redis_servers import RedisServerProcess, find_binary; "
         "print(find_binary(prefer_embedded=True) or '')"
     )
     binary = subprocess.run([str(PYTHON), "-c", starter], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -84,7 +84,7 @@ def start_redis_if_needed(env: dict[str, str]):
          "--maxmemory-policy", "noeviction", "--logfile", str(data_dir / "redis.log")],
     )
     waiter = (
-        "import sys, time; from caching_app.devservers import answers_ping\n"
+        "import sys, time; from caching_app.devservers.redis_servers import answers_ping\n"
         "for _ in range(200):\n"
         "    if answers_ping('127.0.0.1', 6379): sys.exit(0)\n"
         "    time.sleep(0.05)\n"

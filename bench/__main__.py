@@ -32,7 +32,7 @@ def main() -> int:
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the finally blocks stop redis-server and daphne.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
-    from caching_app.devservers import RedisServerProcess
+    from caching_app.devservers.redis_servers import RedisServerProcess
 
     run_started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="winkr-bench-"))

@@ -42,7 +42,8 @@ from websockets.asyncio.client import connect
 
 from bench.bench_load import PASSWORD, ChatPairs, make_users, mixed_specs
 from bench.loadgen import run_load
-from bench.servers import Cluster, Daphne
+from caching_app.devservers.asgi_servers import AsgiServer
+from caching_app.devservers.redis_servers import LocalCluster
 
 
 def out_dir(bench) -> Path:
@@ -222,7 +223,7 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
     env = {**server_env, "SESSION_INDEX_BUCKETS": str(buckets), "PRESENCE_HEARTBEAT_INTERVAL": "1",
            "PRESENCE_TTL": "5", "RATELIMIT_TRUSTED_PROXIES": "1"}
     run_dir = workdir / f"buckets-{buckets}"
-    with Cluster(run_dir / "cluster") as cluster, Daphne(run_dir, {**env, **cluster.env()}) as server:
+    with LocalCluster(run_dir / "cluster") as cluster, AsgiServer(run_dir, {**env, **cluster.env()}) as server:
         nodes = [redis.Redis(port=node.port) for node in cluster.nodes]
         for node in nodes:
             node.config_resetstat()

@@ -25,7 +25,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.test.utils import override_settings
 
-from bench.servers import Cluster
+from caching_app.devservers.redis_servers import LocalCluster
 from realtime_app.cluster_layer import ClusterChannelLayer
 from realtime_app.layers import RedisPubSubChannelLayer as OurPubSubLayer
 
@@ -107,7 +107,7 @@ def run(bench) -> None:
             "channels_redis RedisChannelLayer": lambda: RedisChannelLayer(hosts=[url], prefix="bench",
                                                                           capacity=1000),
         }, ours="ours (pub/sub + resubscribe notice)")
-        with Cluster(Path(tempfile.mkdtemp(prefix="bench-fanout-"))) as cluster:
+        with LocalCluster(Path(tempfile.mkdtemp(prefix="bench-fanout-"))) as cluster:
             node = f"redis://{cluster.seeds[0]}/0"
             with override_settings(WINKR_REDIS=cluster_settings(cluster.seeds)):
                 measure(bench, loop, "3-master Cluster", {

@@ -31,7 +31,8 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from bench.loadgen import LoadResult, RequestSpec, load_generator, run_load
-from bench.servers import SERVER_COMMANDS, AsgiServer, Cluster, Daphne, server_available
+from caching_app.devservers.asgi_servers import SERVER_COMMANDS, AsgiServer, server_available
+from caching_app.devservers.redis_servers import LocalCluster
 
 PASSWORD = "bench-Load-password-1"  # noqa: S105 - a throwaway user in a throwaway database
 TARGET_RATIO = 0.85  # mixed workload / bare view (issue 15)
@@ -249,7 +250,7 @@ def run(bench) -> None:
                   "REALTIME_FRAME_RATE_FRAMES": "1000000000"}
     results: dict[str, LoadResult] = {}
 
-    with Daphne(workdir, server_env) as server:
+    with AsgiServer(workdir, server_env) as server:
         tokens = [login(server.url, index) for index in range(len(user_ids))]
         http_ids, http_tokens = user_ids[:http_users], tokens[:http_users]
         bare = [RequestSpec("/bench/bare/", {"Accept": "application/json"})]
@@ -290,7 +291,8 @@ def run(bench) -> None:
                  f"{percentile(chat.latencies_ms, 0.5):.1f} / {percentile(chat.latencies_ms, 0.99):.1f}", "ms")
 
     try:
-        with Cluster(workdir / "cluster") as cluster, Daphne(workdir, {**server_env, **cluster.env()}) as server:
+        with (LocalCluster(workdir / "cluster") as cluster,
+              AsgiServer(workdir, {**server_env, **cluster.env()}) as server):
             tokens = [login(server.url, index) for index in range(http_users)]
             cluster_mixed = mixed_specs(http_ids, tokens)
             check_ok(server.url, cluster_mixed)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from websockets.asyncio.client import connect
 
-from bench.servers import Daphne
+from caching_app.devservers.asgi_servers import AsgiServer
 
 LAYERS = {"pubsub": RedisPubSubChannelLayer, "core": RedisChannelLayer}
 
@@ -123,7 +123,7 @@ def run(bench) -> None:
     p50s: dict[str, list[float]] = {"ours (daphne + consumer)": [], "raw group_send": []}
     try:
         for name in layers:
-            server = Daphne(Path(tempfile.mkdtemp(prefix="bench-rt-")), {
+            server = AsgiServer(Path(tempfile.mkdtemp(prefix="bench-rt-")), {
                 "REDIS_URL": bench.redis_url, "DATABASE_URL": os.environ["DATABASE_URL"],
                 "REALTIME_CHANNEL_LAYER": name, "CHAT_RATE_LIMIT_REQUESTS": "1000000000",
                 "REALTIME_FRAME_RATE_FRAMES": "1000000000", "CHAT_STREAM_MAXLEN": "1000",

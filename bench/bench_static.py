@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.bench_load import login, make_users
 from bench.loadgen import RequestSpec, run_load
-from bench.servers import ROOT, Daphne
+from caching_app.devservers.asgi_servers import ROOT, AsgiServer
 
 VARIANTS = ("none", "servestatic", "whitenoise")
 
@@ -53,7 +53,7 @@ def run(bench) -> None:
     make_users(1)
 
     names = variants()
-    servers = {name: Daphne(workdir, {**env, "WINKR_BENCH_STATIC": name}).start() for name in names}
+    servers = {name: AsgiServer(workdir, {**env, "WINKR_BENCH_STATIC": name}).start() for name in names}
     try:
         headers = {"Authorization": f"Bearer {login(servers['none'].url, 0)}", "Accept": "application/json"}
         api = [RequestSpec("/api/auth/me/", headers)]

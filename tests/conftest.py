@@ -7,20 +7,26 @@
 - ``cluster_with_replicas`` (3+3) and ``redis_sentinel`` (primary, replica, 3 sentinels):
   fresh per test, for failover tests.
 - ``use_redis``: point the apps at another server or the cluster for one test.
+- ``daphne_factory``: the whole project under real daphne processes against the test Redis;
+  ``collected_static``: collectstatic once, for servers that serve static files the production way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
-from caching_app.devservers import RedisServerProcess, find_binary
+from caching_app.devservers.asgi_servers import ROOT, AsgiServer
+from caching_app.devservers.redis_servers import LocalCluster, LocalSentinel, RedisServerProcess, find_binary
 from caching_app.foundation.connections import redis_connections
-from tests.servers import LocalCluster, LocalSentinel
 
 
 def pytest_report_header(config):
@@ -135,3 +141,38 @@ def use_redis():
 
     yield use
     stack.close()
+
+
+def project_server(base_dir: Path, redis_url: str, env: dict[str, str] | None = None) -> AsgiServer:
+    """The project under daphne with the test settings, a SQLite file in ``base_dir`` and ``redis_url``."""
+    return AsgiServer(base_dir, {"DATABASE_URL": f"sqlite:///{base_dir / 'db.sqlite3'}", "REDIS_URL": redis_url,
+                                 **(env or {})}, settings_module="tests.settings")
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """collectstatic once per run (hashed names, gzip variants), as the Docker build does; pass it to a
+    server as ``DJANGO_STATIC_ROOT`` to serve static files the production way."""
+    root = tmp_path_factory.mktemp("static")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DJANGO_STATIC_ROOT": str(root),
+           "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return root
+
+
+@pytest.fixture
+def daphne_factory(tmp_path, redis_server):
+    """Start daphne processes of the project against the test Redis (a migrated SQLite file each)."""
+    started: list[AsgiServer] = []
+
+    def start(env: dict[str, str] | None = None, base_dir: Path | None = None) -> AsgiServer:
+        server = project_server(base_dir or tmp_path, redis_server.url, env)
+        if not (server.base_dir / "db.sqlite3").exists():
+            server.migrate()
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

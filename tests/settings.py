@@ -15,7 +15,7 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
 
 # Without collectstatic (in-process tests, most daphne servers) templates link the apps' own files; a
-# server given a collected DJANGO_STATIC_ROOT (the browser tests, tests/e2e/conftest.py) runs the
+# server given a collected DJANGO_STATIC_ROOT (the browser tests, tests/conftest.py collected_static) runs the
 # project's manifest storage with hashed names, exactly as production does.
 if not os.environ.get("DJANGO_STATIC_ROOT"):
     STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

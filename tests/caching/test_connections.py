@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from caching_app.devservers import supports_tls
+from caching_app.devservers.redis_servers import supports_tls
 from caching_app.foundation.connections import get_async_redis, get_redis, redis_connections
 from caching_app.foundation.instrumentation import COMMANDS
 from caching_app.foundation.keys import make_key
@@ -134,7 +134,7 @@ def test_tls_connection_with_trustme_certificates(spawn_redis, use_redis, tmp_pa
     ca.cert_pem.write_to_path(str(ca_file))
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     cert.private_key_pem.write_to_path(str(key_file))
-    from caching_app.devservers import free_port
+    from caching_app.devservers.redis_servers import free_port
 
     tls_port = free_port()
     spawn_redis("--tls-port", str(tls_port), "--tls-cert-file", str(cert_file),

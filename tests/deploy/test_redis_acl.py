@@ -13,7 +13,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.cache import caches
 from redis.exceptions import NoPermissionError
 
-from caching_app.devservers import RedisServerProcess, free_port
+from caching_app.devservers.redis_servers import RedisServerProcess, free_port
 from caching_app.foundation.connections import get_async_redis, get_redis
 from caching_app.foundation.keys import make_key
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from caching_app.devservers.asgi_servers import ROOT
 from tests.e2e.browser import OriginGuard, browser, screenshot  # noqa: F401  (fixture)
-from tests.e2e.conftest import ROOT, collected_static, daphne_factory  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
-from caching_app.devservers import RedisServerProcess
+from caching_app.devservers.redis_servers import RedisServerProcess
 
 TOKEN = "health-token-for-tests-0123456789abcdef"
 _PROJECT_HEALTH = dict(settings.WINKR_HEALTH)

@@ -7,7 +7,6 @@ import redis
 from rest_framework.test import APIClient
 
 from sessions_app.jwt.tokens import SessionRefreshToken
-from tests.e2e.conftest import daphne_factory  # noqa: F401  (the two-process test uses it)
 
 PASSWORD = "correct-Horse-battery-9"
 

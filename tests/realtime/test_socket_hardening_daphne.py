@@ -18,10 +18,10 @@ import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from caching_app.devservers.asgi_servers import ROOT
 from caching_app.foundation.connections import get_redis
 from realtime_app.keys import conversation_key, partners_key
 from sessions_app import services
-from tests.e2e.conftest import ROOT
 
 from .test_e2e_daphne import make_users, recv, socket
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import DaphneServer
+from caching_app.devservers.asgi_servers import AsgiServer
+from tests.conftest import project_server
 
 # Short timeouts so a dead Redis answers fast, and per-client limits the load never reaches, so every
 # refusal a test sees comes from a fault, not from a throttle. Login stays fail-closed (the default).
@@ -24,12 +25,12 @@ FAULT_ENV = {
 @pytest.fixture
 def daphne_on(tmp_path):
     """``daphne_on(redis_url, **env)``: the whole project under daphne against ``redis_url``."""
-    started: list[DaphneServer] = []
+    started: list[AsgiServer] = []
 
-    def start(redis_url: str, **env: str) -> DaphneServer:
+    def start(redis_url: str, **env: str) -> AsgiServer:
         base_dir = tmp_path / f"daphne{len(started)}"
         base_dir.mkdir()
-        server = DaphneServer(base_dir, redis_url, {**FAULT_ENV, **env})
+        server = project_server(base_dir, redis_url, {**FAULT_ENV, **env})
         server.migrate()
         started.append(server.start())
         return server

@@ -7,8 +7,8 @@ import time
 import pytest
 import redis
 
+from caching_app.devservers.redis_servers import wait_replicas_caught_up
 from caching_app.foundation.connections import get_redis
-from tests.servers import wait_replicas_caught_up
 
 
 def _until_ok(operation, timeout: float = 30.0):

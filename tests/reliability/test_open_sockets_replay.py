@@ -15,8 +15,8 @@ import time
 import pytest
 import redis
 
+from caching_app.devservers.redis_servers import wait_replicas_caught_up
 from tests.realtime.test_e2e_daphne import make_users, socket
-from tests.servers import wait_replicas_caught_up
 
 pytestmark = pytest.mark.slow
 RECOVERY = 45.0  # seconds a failover may take on a loaded machine

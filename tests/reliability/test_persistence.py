@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from caching_app.devservers.asgi_servers import ROOT
 
 from .traffic import PASSWORD, call, cookie_login, login, register_and_login
 

@@ -11,7 +11,6 @@ from django.test.utils import override_settings
 
 from sessions_app.jwt import devices
 from sessions_app.jwt.tokens import SessionRefreshToken
-from tests.e2e.conftest import daphne_factory  # noqa: F401  (re-exported for the end-to-end TLS test)
 
 PASSWORD = "correct-Horse-battery-9"
 

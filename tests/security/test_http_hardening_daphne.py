@@ -24,7 +24,8 @@ from django.test import Client
 from django.urls import reverse
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import ROOT, DaphneServer
+from caching_app.devservers.asgi_servers import ROOT
+from tests.conftest import project_server
 from tests.jwt.test_two_processes import call
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ GENEROUS = {"RATELIMIT_ANON": "100000/s", "RATELIMIT_USER": "100000/s", "RATELIM
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, redis_server):
-    daphne = DaphneServer(tmp_path_factory.mktemp("daphne-hardening"), redis_server.url, GENEROUS)
+    daphne = project_server(tmp_path_factory.mktemp("daphne-hardening"), redis_server.url, GENEROUS)
     daphne.migrate()
     daphne.start()
     yield daphne

@@ -20,7 +20,7 @@ import redis
 import trustme
 from websockets.asyncio.client import connect
 
-from caching_app.devservers import find_binary, free_port, supports_tls
+from caching_app.devservers.redis_servers import find_binary, free_port, supports_tls
 from tests.deploy import deployfiles
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from caching_app.devservers.asgi_servers import ROOT
 from tests.e2e.browser import browser  # noqa: F401  (fixture)
-from tests.e2e.conftest import ROOT, daphne_factory  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
