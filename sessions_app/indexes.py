@@ -9,8 +9,8 @@ bucket in one pipeline (redis-py's cluster pipeline sends one batch per master).
 Migration from the pre-sharding single keys (``{global}``) needs no downtime: reads add the legacy key
 as one more source, writes drop the member from it while it exists (checked at most every
 ``LEGACY_RECHECK`` seconds per process, so a migrated deployment never touches that slot again), and
-the sweep or ``manage.py sessions migrate-indexes`` moves what is left. All steps are :mod:`.runner`
-steps, so the sync and async services share them.
+the sweep or ``manage.py sessions migrate-indexes`` moves what is left. All are twin-driver steps
+(caching_app.foundation.twins), so the sync and async services share them.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from caching_app.foundation.twins import Call, Op, Pipe
+
 from . import keys as k
 from .conf import sessions_settings
-from .runner import Call, Op, Pipe
 
 LEGACY_RECHECK = 30.0
 # Pages up to this offset fetch offset+limit entries from every bucket and merge; deeper pages first

@@ -1,4 +1,22 @@
-"""The device-session record the service API returns."""
+"""The device-session record the service API returns, and the one description of the session hash.
+
+Every session lives in one Redis hash, ``winkr:session:{<user tag>}:s:<random>`` (sessions_app.keys),
+which the Django session engine and the device-session service share. Its fields:
+
+===== ==================================================================================
+``d`` Django's serialized session data (``SessionStore`` load/save; ``lua/save.lua``)
+``u`` user id (device sessions only: a hash without ``u`` is an anonymous session)
+``k`` kind: ``cookie`` or ``jwt``
+``c`` created at, ms since the epoch
+``a`` last activity, ms (written at most every ``ACTIVITY_UPDATE_INTERVAL``; ``lua/touch.lua``)
+``ip`` client IP at login; ``ua`` User-Agent (bounded); ``dev`` device description (JSON)
+``t`` JWT sessions: their sliding lifetime in ms, renewed by activity (``lua/create_device.lua``, ``touch.lua``)
+===== ==================================================================================
+
+The hash expires with the session; the user's device index (a sorted set, session id -> expiry ms)
+and the sharded all-sessions index (:mod:`.indexes`) point at it. :data:`RECORD_FIELDS` are the
+fields a :class:`DeviceSession` is built from, in ``HMGET`` order.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +37,7 @@ def from_ms(value: object) -> datetime | None:
     return datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
 
 
-def _text(value: object) -> str:
+def text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
 
 
@@ -48,9 +66,9 @@ class DeviceSession:
         except ValueError:
             device_info = {}
         return cls(
-            id=session_id, user_id=_text(user), kind=_text(kind), created_at=from_ms(created),
-            last_activity=from_ms(active) or from_ms(created), ip=_text(ip) or None,
-            user_agent=_text(agent) or None, device=device_info if isinstance(device_info, dict) else {},
+            id=session_id, user_id=text(user), kind=text(kind), created_at=from_ms(created),
+            last_activity=from_ms(active) or from_ms(created), ip=text(ip) or None,
+            user_agent=text(agent) or None, device=device_info if isinstance(device_info, dict) else {},
             expires_at=from_ms(expiry_ms),
         )
 

@@ -1,7 +1,8 @@
 """The sessions service API: device sessions, "log out everywhere" and online status.
 
 Every function has an async twin prefixed with ``a`` (``create_session`` / ``acreate_session``)
-that runs the same steps (:mod:`.ops`) natively on ``redis.asyncio``. Redis errors propagate
+that runs the same steps (:mod:`.device_steps`, :mod:`.presence_steps`) natively on ``redis.asyncio``.
+Redis errors propagate
 as ``redis.exceptions.RedisError``: views turn them into 503, management commands into
 CommandError. Whenever a device session disappears through this API (logout, revocation,
 eviction), :data:`sessions_app.signals.device_session_revoked` is sent.
@@ -15,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.twins import arun, run
 
-from . import keys, ops
+from . import device_steps, keys, presence_steps
 from .conf import sessions_settings
 from .metrics import SESSIONS_CREATED, SESSIONS_DELETED
 from .records import COOKIE, JWT, DeviceSession
-from .runner import arun, run
 from .signals import device_session_revoked
 
 logger = logging.getLogger(__name__)
@@ -76,14 +77,14 @@ def _sweep_due() -> bool:
 def _maybe_sweep() -> None:
     if _sweep_due() and _client().set(keys.cleanup_lock_key(), b"1", nx=True,
                                       ex=int(sessions_settings.CLEANUP_INTERVAL)):
-        removed = run(ops.sweep(max_batches=OPPORTUNISTIC_BATCHES), _client())
+        removed = run(device_steps.sweep(max_batches=OPPORTUNISTIC_BATCHES), _client())
         logger.info("swept %d expired device sessions from the indexes", removed)
 
 
 async def _amaybe_sweep() -> None:
     if _sweep_due() and await _aclient().set(keys.cleanup_lock_key(), b"1", nx=True,
                                              ex=int(sessions_settings.CLEANUP_INTERVAL)):
-        removed = await arun(ops.sweep(max_batches=OPPORTUNISTIC_BATCHES), _aclient())
+        removed = await arun(device_steps.sweep(max_batches=OPPORTUNISTIC_BATCHES), _aclient())
         logger.info("swept %d expired device sessions from the indexes", removed)
 
 
@@ -102,7 +103,7 @@ def create_session(user_id: object, *, kind: str, session_id: str | None = None,
     sessions, which slide on activity). Beyond MAX_SESSIONS_PER_USER, the user's oldest device
     sessions are evicted (and announced with ``device_session_revoked``, reason "evicted").
     """
-    record, evicted = run(ops.create(user_id, kind, session_id, ip, user_agent, device, ttl), _client())
+    record, evicted = run(device_steps.create(user_id, kind, session_id, ip, user_agent, device, ttl), _client())
     SESSIONS_CREATED.labels(kind).inc()
     _announce(evicted, "evicted")
     _maybe_sweep()
@@ -113,7 +114,8 @@ async def acreate_session(user_id: object, *, kind: str, session_id: str | None 
                           user_agent: str | None = None, device: dict | None = None, ttl: int | None = None
                           ) -> DeviceSession:
     """Async twin of :func:`create_session`."""
-    record, evicted = await arun(ops.create(user_id, kind, session_id, ip, user_agent, device, ttl), _aclient())
+    steps = device_steps.create(user_id, kind, session_id, ip, user_agent, device, ttl)
+    record, evicted = await arun(steps, _aclient())
     SESSIONS_CREATED.labels(kind).inc()
     await _aannounce(evicted, "evicted")
     await _amaybe_sweep()
@@ -122,22 +124,22 @@ async def acreate_session(user_id: object, *, kind: str, session_id: str | None 
 
 def get_session(session_id: str) -> DeviceSession | None:
     """The live device session ``session_id``, or None (unknown, expired, revoked or malformed id)."""
-    return run(ops.get(session_id), _client())
+    return run(device_steps.get(session_id), _client())
 
 
 async def aget_session(session_id: str) -> DeviceSession | None:
     """Async twin of :func:`get_session`."""
-    return await arun(ops.get(session_id), _aclient())
+    return await arun(device_steps.get(session_id), _aclient())
 
 
 def list_sessions(user_id: object) -> list[DeviceSession]:
     """The user's live device sessions, most recently active first (costs O(their sessions))."""
-    return run(ops.list_for_user(user_id), _client())
+    return run(device_steps.list_for_user(user_id), _client())
 
 
 async def alist_sessions(user_id: object) -> list[DeviceSession]:
     """Async twin of :func:`list_sessions`."""
-    return await arun(ops.list_for_user(user_id), _aclient())
+    return await arun(device_steps.list_for_user(user_id), _aclient())
 
 
 def update_session_activity(session_id: str, *, force: bool = False) -> bool:
@@ -145,12 +147,12 @@ def update_session_activity(session_id: str, *, force: bool = False) -> bool:
 
     Also marks the user online for ONLINE_WINDOW. Returns whether anything was written.
     """
-    return run(ops.touch(session_id, force), _client())
+    return run(device_steps.touch(session_id, force), _client())
 
 
 async def aupdate_session_activity(session_id: str, *, force: bool = False) -> bool:
     """Async twin of :func:`update_session_activity`."""
-    return await arun(ops.touch(session_id, force), _aclient())
+    return await arun(device_steps.touch(session_id, force), _aclient())
 
 
 def delete_session(session_id: str, *, reason: str = "revoked") -> bool:
@@ -158,60 +160,60 @@ def delete_session(session_id: str, *, reason: str = "revoked") -> bool:
 
     Returns False when there was no such session.
     """
-    gone = run(ops.delete(session_id), _client())
+    gone = run(device_steps.delete(session_id), _client())
     _announce(gone, reason)
     return bool(gone)
 
 
 async def adelete_session(session_id: str, *, reason: str = "revoked") -> bool:
     """Async twin of :func:`delete_session`."""
-    gone = await arun(ops.delete(session_id), _aclient())
+    gone = await arun(device_steps.delete(session_id), _aclient())
     await _aannounce(gone, reason)
     return bool(gone)
 
 
 def delete_all_sessions(user_id: object, *, reason: str = "revoked") -> int:
     """Log the user out everywhere: delete all their device sessions; returns how many there were."""
-    gone = run(ops.delete_all(user_id), _client())
+    gone = run(device_steps.delete_all(user_id), _client())
     _announce(gone, reason)
     return len(gone)
 
 
 async def adelete_all_sessions(user_id: object, *, reason: str = "revoked") -> int:
     """Async twin of :func:`delete_all_sessions`."""
-    gone = await arun(ops.delete_all(user_id), _aclient())
+    gone = await arun(device_steps.delete_all(user_id), _aclient())
     await _aannounce(gone, reason)
     return len(gone)
 
 
 def count_active_sessions() -> int:
     """Live device sessions of all users (from the index buckets: no SCAN)."""
-    return run(ops.count_active(), _client())
+    return run(device_steps.count_active(), _client())
 
 
 async def acount_active_sessions() -> int:
     """Async twin of :func:`count_active_sessions`."""
-    return await arun(ops.count_active(), _aclient())
+    return await arun(device_steps.count_active(), _aclient())
 
 
 def clear_expired() -> int:
     """Drop expired entries from every index (``clearsessions`` calls this); returns how many."""
-    return run(ops.sweep(), _client())
+    return run(device_steps.sweep(), _client())
 
 
 async def aclear_expired() -> int:
     """Async twin of :func:`clear_expired`."""
-    return await arun(ops.sweep(), _aclient())
+    return await arun(device_steps.sweep(), _aclient())
 
 
 def browse_sessions(offset: int = 0, limit: int = 100) -> list[DeviceSession]:
     """Live device sessions of all users, paged (for staff tools such as the admin page)."""
-    return run(ops.browse(offset, limit), _client())
+    return run(device_steps.browse(offset, limit), _client())
 
 
 def online_flags(user_ids: list[str]) -> dict[str, bool]:
     """``{user_id: is_user_online(user_id)}`` for several users, in one round trip."""
-    return run(ops.online_flags(user_ids), _client())
+    return run(presence_steps.online_flags(user_ids), _client())
 
 
 # --- online status ------------------------------------------------------------------------------------
@@ -219,42 +221,42 @@ def online_flags(user_ids: list[str]) -> dict[str, bool]:
 
 def is_user_online(user_id: object) -> bool:
     """Whether the user was active within ONLINE_WINDOW or holds a live realtime connection."""
-    return run(ops.is_online(user_id), _client())
+    return run(presence_steps.is_online(user_id), _client())
 
 
 async def ais_user_online(user_id: object) -> bool:
     """Async twin of :func:`is_user_online`."""
-    return await arun(ops.is_online(user_id), _aclient())
+    return await arun(presence_steps.is_online(user_id), _aclient())
 
 
 def get_online_users(offset: int = 0, limit: int = 50) -> list[str]:
     """Ids (as strings) of online users, most recently active first, paged; ``limit`` at most 1000."""
-    return run(ops.online_users(offset, limit), _client())
+    return run(presence_steps.online_users(offset, limit), _client())
 
 
 async def aget_online_users(offset: int = 0, limit: int = 50) -> list[str]:
     """Async twin of :func:`get_online_users`."""
-    return await arun(ops.online_users(offset, limit), _aclient())
+    return await arun(presence_steps.online_users(offset, limit), _aclient())
 
 
 def count_online_users() -> int:
     """How many users are online now."""
-    return run(ops.count_online(), _client())
+    return run(presence_steps.count_online(), _client())
 
 
 async def acount_online_users() -> int:
     """Async twin of :func:`count_online_users`."""
-    return await arun(ops.count_online(), _aclient())
+    return await arun(presence_steps.count_online(), _aclient())
 
 
 def last_seen(user_id: object) -> datetime | None:
     """When the user was last active or connected (remembered LAST_SEEN_TTL), or None."""
-    return run(ops.last_seen(user_id), _client())
+    return run(presence_steps.last_seen(user_id), _client())
 
 
 async def alast_seen(user_id: object) -> datetime | None:
     """Async twin of :func:`last_seen`."""
-    return await arun(ops.last_seen(user_id), _aclient())
+    return await arun(presence_steps.last_seen(user_id), _aclient())
 
 
 def mark_connection_alive(user_id: object, connection_id: str, ttl: float | None = None) -> None:
@@ -264,22 +266,22 @@ def mark_connection_alive(user_id: object, connection_id: str, ttl: float | None
     ``ttl`` seconds (default CONNECTION_TTL) after the last heartbeat of any of their connections,
     so a connection whose disconnect never arrives stops counting by itself.
     """
-    run(ops.connection_alive(user_id, connection_id, ttl), _client())
+    run(presence_steps.connection_alive(user_id, connection_id, ttl), _client())
 
 
 async def amark_connection_alive(user_id: object, connection_id: str, ttl: float | None = None) -> None:
     """Async twin of :func:`mark_connection_alive`."""
-    await arun(ops.connection_alive(user_id, connection_id, ttl), _aclient())
+    await arun(presence_steps.connection_alive(user_id, connection_id, ttl), _aclient())
 
 
 def mark_connection_closed(user_id: object, connection_id: str) -> None:
     """Presence hook for realtime code: that connection closed (the user stays online through others)."""
-    run(ops.connection_closed(user_id, connection_id), _client())
+    run(presence_steps.connection_closed(user_id, connection_id), _client())
 
 
 async def amark_connection_closed(user_id: object, connection_id: str) -> None:
     """Async twin of :func:`mark_connection_closed`."""
-    await arun(ops.connection_closed(user_id, connection_id), _aclient())
+    await arun(presence_steps.connection_closed(user_id, connection_id), _aclient())
 
 
 # --- sharded all-users indexes ------------------------------------------------------------------------
@@ -294,5 +296,5 @@ def migrate_indexes(from_buckets: int | None = None) -> dict[str, int]:
     moved = {}
     for index in INDEXES:
         sources = index.bucket_keys(from_buckets) if from_buckets else [index.legacy_key]
-        moved[index.name] = run(ops.migrate_index(index, sources), client)
+        moved[index.name] = run(device_steps.migrate_index(index, sources), client)
     return moved

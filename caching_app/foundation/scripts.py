@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from .twins import Eval
 
 
 class LuaScripts:
@@ -37,6 +40,10 @@ class LuaScripts:
         if digest is None:
             digest = self._shas[name] = hashlib.sha1(self.source(name).encode()).hexdigest()  # noqa: S324 - Redis' id
         return digest
+
+    def step(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Eval:
+        """A twin-driver step (:mod:`.twins`) that runs script ``name`` of this folder."""
+        return Eval(self, name, keys, args)
 
     def get(self, client: Any, name: str) -> Any:
         """The registered script ``name`` for ``client``."""

@@ -32,11 +32,11 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.twins import Op, arun, run
 
-from .. import keys, ops, scripts, services
+from .. import device_steps, keys, scripts, services
 from ..conf import sessions_settings
 from ..metrics import STORE_ERRORS
-from ..runner import arun, run
 
 logger = logging.getLogger(__name__)
 
@@ -249,35 +249,23 @@ class SessionStore(SessionBase):
         data = self._session
         if not self._same_user_cycle(data):
             return super().cycle_key()
-        old = self.session_key
-        owner = data[SESSION_KEY]
-        client = self._client()
-        for _ in range(MAX_CREATE_ATTEMPTS):
-            new = keys.new_session_id(owner)
-            redis_keys, args = self._cycle_args(old, new, data, self.get_expiry_age())
-            result = scripts.script(client, "cycle")(keys=redis_keys, args=args)
-            if result:
-                break
-        else:
-            raise RuntimeError("Unable to create a new session key: Redis keeps refusing new keys.")
-        self._session_key = new
-        self._session_cache = data
-        self.modified = True
-        if result == 2:
-            run(ops.reindex(old, new, args[4] + args[3]), client)
+        run(self._cycle_op(data, self.get_expiry_age()), self._client())
 
     async def acycle_key(self) -> None:
-        """Async twin of :meth:`cycle_key`."""
+        """Async twin of :meth:`cycle_key` (the same steps on the event loop's client)."""
         data = await self._aget_session()
         if not self._same_user_cycle(data):
             return await super().acycle_key()
-        old = self.session_key
-        owner = data[SESSION_KEY]
-        client = self._aclient()
+        await arun(self._cycle_op(data, await self.aget_expiry_age()), self._aclient())
+
+    def _cycle_op(self, data: dict[str, Any], expiry_age: int) -> Op:
+        """Rename the hash to a fresh key of the same user (retrying while a key is taken), then move its
+        index entries; this object takes the new key as soon as Redis holds it."""
+        old, owner = self.session_key, data[SESSION_KEY]
         for _ in range(MAX_CREATE_ATTEMPTS):
             new = keys.new_session_id(owner)
-            redis_keys, args = self._cycle_args(old, new, data, await self.aget_expiry_age())
-            result = await scripts.script(client, "cycle")(keys=redis_keys, args=args)
+            redis_keys, args = self._cycle_args(old, new, data, expiry_age)
+            result = yield scripts.LUA_SCRIPTS.step("cycle", redis_keys, args)
             if result:
                 break
         else:
@@ -286,7 +274,7 @@ class SessionStore(SessionBase):
         self._session_cache = data
         self.modified = True
         if result == 2:
-            await arun(ops.reindex(old, new, args[4] + args[3]), client)
+            yield from device_steps.reindex(old, new, args[4] + args[3])
 
     # --- activity ----------------------------------------------------------------------------------------
     def activity_due(self) -> bool:

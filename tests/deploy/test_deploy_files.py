@@ -230,7 +230,7 @@ def test_compose_cluster_mirrors_the_local_cluster_with_replicas(tmp_path):
 
 
 def test_compose_sentinel_mirrors_the_local_sentinel_set_up(tmp_path):
-    """1 primary, 1 replica, 3 sentinels with quorum 2: what caching_app.devservers.redis_servers.LocalSentinel spawns."""
+    """1 primary, 1 replica, 3 sentinels with quorum 2: what devservers' LocalSentinel spawns."""
     local = LocalSentinel(tmp_path)
     local_config = (tmp_path / "s" / "sentinel.conf")
     (tmp_path / "s").mkdir()

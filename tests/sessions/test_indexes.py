@@ -14,9 +14,9 @@ from django.test import override_settings
 from redis.crc import key_slot
 
 from caching_app.foundation.connections import get_redis
-from sessions_app import checks, indexes, keys, ops, services
+from caching_app.foundation.twins import Pipe, run
+from sessions_app import checks, device_steps, indexes, keys, services
 from sessions_app.indexes import ONLINE, SESSIONS
-from sessions_app.runner import Pipe, run
 from tests.sessions.conftest import indexed
 
 PAGES = [(0, 1), (0, 7), (3, 10), (0, 1000), (17, 33), (250, 50), (599, 1), (590, 100), (1000, 5)]
@@ -77,7 +77,7 @@ def _populate(users: int, seed: int) -> tuple[set[str], set[str]]:
 
 def _add_ties(count: int) -> None:
     """Entries sharing a few scores, so the merge's tie order (member descending) is exercised too."""
-    until = ops.now_ms() + 3_600_000
+    until = device_steps.now_ms() + 3_600_000
     scores = {f"tie{n:04d}": until + n % 3 for n in range(count)}
     run(_steps(Pipe(ONLINE.add(scores, legacy=False))), get_redis("state"))
 
@@ -89,7 +89,7 @@ def _steps(*steps):
 
 
 def _assert_same_as_one_key(client, reference) -> None:
-    now = ops.now_ms()
+    now = device_steps.now_ms()
     for index, name in ((SESSIONS, "ref:sessions"), (ONLINE, "ref:online")):
         copy_into_one_key(client, index, reference, name)
         expected = reference_pages(reference, name, now)
@@ -129,7 +129,7 @@ def test_buckets_on_every_master_with_counts_and_pages_of_one_key(redis_cluster,
     _assert_same_as_one_key(client, reference)
     assert services.get_online_users(0, 5) == [f"tie{n:04d}" for n in (38, 35, 32, 29, 26)]
     browsed = [record.id for record in services.browse_sessions(offset=10, limit=20)]
-    expected = reference.zrevrangebyscore("ref:sessions", "+inf", f"({ops.now_ms()}", start=10, num=20)
+    expected = reference.zrevrangebyscore("ref:sessions", "+inf", f"({device_steps.now_ms()}", start=10, num=20)
     assert browsed == [m.decode() for m in expected] and len(browsed) == 20
     assert services.clear_expired() == 0
 
@@ -196,7 +196,7 @@ def test_the_sweep_migrates_the_legacy_keys_and_drops_expired_legacy_entries(raw
     short = services.create_session(77, kind="jwt", ttl=1)
     _to_legacy(raw_redis, SESSIONS)
     _to_legacy(raw_redis, ONLINE)
-    raw_redis.zadd(ONLINE.legacy_key, {"gone-user": ops.now_ms() - 1000})
+    raw_redis.zadd(ONLINE.legacy_key, {"gone-user": device_steps.now_ms() - 1000})
     indexes.forget_legacy_state()
     deadline = time.monotonic() + 10
     while services.count_active_sessions() > len(session_ids) and time.monotonic() < deadline:
@@ -223,7 +223,7 @@ def test_changing_index_buckets_migrates_with_the_command(raw_redis):
 
 
 def _page_all(index) -> list[str]:
-    return run(index.page(0, 1000, ops.now_ms()), get_redis("state"))
+    return run(index.page(0, 1000, device_steps.now_ms()), get_redis("state"))
 
 
 def _migrate(*args: str) -> str:

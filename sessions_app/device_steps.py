@@ -1,4 +1,6 @@
-"""Device-session and presence operations as Redis steps (see :mod:`.runner`), shared by sync and async APIs.
+"""Device-session operations as Redis steps (caching_app.foundation.twins), shared by the sync and async APIs.
+
+The session hash's field layout is documented once, in :mod:`.records`.
 
 Every script and transaction touches keys of one user only (one Cluster hash tag); the all-users
 indexes are sharded (:mod:`.indexes`) and written in plain pipelines, which redis-py splits per
@@ -8,48 +10,32 @@ master: no script ever spans two slots.
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
-from typing import Any
+
+from caching_app.foundation.twins import Call, Op, Pipe
 
 from . import keys as k
 from .conf import jwt_session_ttl, sessions_settings
 from .devices import MAX_USER_AGENT_LENGTH, clean, describe_device
 from .indexes import ONLINE, SESSIONS, ShardedIndex, forget_legacy_state, legacy_present, migrate
-from .records import JWT, KINDS, RECORD_FIELDS, DeviceSession, from_ms
-from .runner import Call, Eval, Op, Pipe
+from .presence_steps import now_ms, seen_ttl_ms, window_ms
+from .records import JWT, KINDS, RECORD_FIELDS, DeviceSession, from_ms, text
+from .scripts import LUA_SCRIPTS
 
-CONNECTION_PREFIX = "c:"
-MAX_CONNECTION_ID_LENGTH = 200
+Eval = LUA_SCRIPTS.step  # this app's lua/ scripts
 MAX_PAGE = 1000
 MAX_DELETE_ROUNDS = 20
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _deleted(reply: list) -> list[tuple[str, str, str]]:
     """``(session_id, user_id, kind)`` triples from the delete script's reply."""
-    items = [_text(item) for item in reply[1:]]
+    items = [text(item) for item in reply[1:]]
     return [tuple(items[i:i + 3]) for i in range(0, len(items), 3)]  # type: ignore[misc]
 
 
 def _tag_of(session_id: object) -> str | None:
     parsed = k.parse_session_id(session_id)
     return parsed[0] if parsed else None
-
-
-def _window_ms() -> int:
-    return int(sessions_settings.ONLINE_WINDOW * 1000)
-
-
-def _seen_ttl_ms() -> int:
-    return int(sessions_settings.LAST_SEEN_TTL * 1000)
 
 
 def create(user_id: object, kind: str, session_id: str | None, ip: str | None, user_agent: str | None,
@@ -70,13 +56,13 @@ def create(user_id: object, kind: str, session_id: str | None, ip: str | None, u
     address = clean(ip, 64)
     now = now_ms()
     reply = yield Eval("create_device", [k.session_key(session_id), *k.user_keys(tag)], [
-        session_id, uid, kind, now, ttl_ms, _window_ms(), _seen_ttl_ms(), address or "", agent or "",
+        session_id, uid, kind, now, ttl_ms, window_ms(), seen_ttl_ms(), address or "", agent or "",
         json.dumps(info, separators=(",", ":")), str(ttl_ms) if kind == JWT else "",
     ])
-    expiry, count, expired = int(reply[0]), int(reply[1]), [_text(m) for m in reply[2:]]
+    expiry, count, expired = int(reply[0]), int(reply[1]), [text(m) for m in reply[2:]]
     legacy = yield from legacy_present()
     yield Pipe([*SESSIONS.add({session_id: expiry}, legacy=legacy),
-                *ONLINE.add({uid: now + _window_ms()}, legacy=legacy, gt=True),
+                *ONLINE.add({uid: now + window_ms()}, legacy=legacy, gt=True),
                 *SESSIONS.remove(expired, legacy=legacy)])
     evicted = yield from _evict(tag, session_id, count)
     record = DeviceSession(
@@ -94,7 +80,7 @@ def _evict(tag: str, keep_id: str, count: int) -> Op:
     rounds = 0
     while limit and count > limit and rounds < MAX_DELETE_ROUNDS:
         rounds += 1
-        members = [_text(m) for m in (yield Call("zrange", (index, 0, -1)))]
+        members = [text(m) for m in (yield Call("zrange", (index, 0, -1)))]
         others = [m for m in members if m != keep_id and k.session_key(m)]
         if not others:
             break
@@ -129,10 +115,10 @@ def list_for_user(user_id: object) -> Op:
         Call("zremrangebyscore", (index, "-inf", now)),
         Call("zrangebyscore", (index, f"({now}", "+inf"), {"withscores": True}),
     ], transaction=True)
-    live = [(_text(member), score) for member, score in live]
+    live = [(text(member), score) for member, score in live]
     values = yield Pipe([Call("hmget", (k.session_key(member), *RECORD_FIELDS)) for member, _ in live])
     if expired:
-        yield from _unindex([_text(m) for m in expired])
+        yield from _unindex([text(m) for m in expired])
     records = [DeviceSession.from_redis(member, reply, score) for (member, score), reply in zip(live, values,
                                                                                                 strict=True)]
     found = [record for record in records if record is not None and record.user_id == uid]
@@ -145,16 +131,16 @@ def touch(session_id: str, force: bool = False) -> Op:
         return False
     now = now_ms()
     reply = yield Eval("touch", [k.session_key(session_id), *k.user_keys(tag)], [
-        now, int(sessions_settings.ACTIVITY_UPDATE_INTERVAL * 1000), _window_ms(), _seen_ttl_ms(),
+        now, int(sessions_settings.ACTIVITY_UPDATE_INTERVAL * 1000), window_ms(), seen_ttl_ms(),
         "1" if force else "0", session_id,
     ])
     if not reply:
         return False
-    user, expiry, written = _text(reply[0]), int(reply[1]), int(reply[2])
+    user, expiry, written = text(reply[0]), int(reply[1]), int(reply[2])
     if written:
         legacy = yield from legacy_present()
         yield Pipe([*SESSIONS.add({session_id: expiry}, legacy=legacy),
-                    *ONLINE.add({user: now + _window_ms()}, legacy=legacy, gt=True)])
+                    *ONLINE.add({user: now + window_ms()}, legacy=legacy, gt=True)])
     return bool(written)
 
 
@@ -186,7 +172,7 @@ def delete_all(user_id: object) -> Op:
     index = k.user_index_key(tag)
     gone: list[tuple[str, str, str]] = []
     for _ in range(MAX_DELETE_ROUNDS):
-        members = [_text(m) for m in (yield Call("zrange", (index, 0, -1)))]
+        members = [text(m) for m in (yield Call("zrange", (index, 0, -1)))]
         members = [m for m in members if k.session_key(m)]
         if not members:
             break
@@ -213,7 +199,7 @@ def sweep(batch: int = 500, max_batches: int | None = None) -> Op:
         now = now_ms()
         replies = yield Pipe([Call("zrangebyscore", (key, "-inf", now), {"start": 0, "num": batch})
                               for key in sources])
-        found = {key: [_text(m) for m in reply] for key, reply in zip(sources, replies, strict=True)}
+        found = {key: [text(m) for m in reply] for key, reply in zip(sources, replies, strict=True)}
         alive, dead = yield from _check_expired({member for members in found.values() for member in members}, now)
         updates = SESSIONS.add(alive, legacy=False)
         for key, members in found.items():
@@ -269,65 +255,6 @@ def count_active() -> Op:
     return (yield from SESSIONS.count(now_ms()))
 
 
-# --- presence -----------------------------------------------------------------------------------------
-
-
-def is_online(user_id: object) -> Op:
-    found = yield Call("zrangebyscore", (k.presence_key(k.user_tag(user_id)), f"({now_ms()}", "+inf"),
-                       {"start": 0, "num": 1})
-    return bool(found)
-
-
-def online_users(offset: int, limit: int) -> Op:
-    if not isinstance(offset, int) or not isinstance(limit, int) or offset < 0 or not 0 < limit <= MAX_PAGE:
-        raise ValueError(f"offset must be >= 0 and limit between 1 and {MAX_PAGE}")
-    return (yield from ONLINE.page(offset, limit, now_ms()))
-
-
-def count_online() -> Op:
-    return (yield from ONLINE.count(now_ms()))
-
-
-def last_seen(user_id: object) -> Op:
-    return from_ms((yield Call("get", (k.last_seen_key(k.user_tag(user_id)),))))
-
-
-def _connection_member(connection_id: object) -> str:
-    text = clean(connection_id, MAX_CONNECTION_ID_LENGTH)
-    if not text:
-        raise ValueError("connection_id must be a non-empty string")
-    return CONNECTION_PREFIX + text
-
-
-def connection_alive(user_id: object, connection_id: object, ttl: float | None) -> Op:
-    ttl = sessions_settings.CONNECTION_TTL if ttl is None else ttl
-    if ttl <= 0:
-        raise ValueError("ttl must be positive")
-    uid = str(user_id)
-    tag = k.user_tag(uid)
-    until = yield Eval("connection_alive", [k.presence_key(tag), k.last_seen_key(tag)],
-                       [_connection_member(connection_id), now_ms(), int(ttl * 1000), _seen_ttl_ms()])
-    legacy = yield from legacy_present()
-    yield Pipe(ONLINE.add({uid: int(until)}, legacy=legacy, gt=True))
-    return None
-
-
-def connection_closed(user_id: object, connection_id: object) -> Op:
-    uid = str(user_id)
-    tag = k.user_tag(uid)
-    now = now_ms()
-    until = int((yield Eval("connection_closed", [k.presence_key(tag), k.last_seen_key(tag)],
-                            [_connection_member(connection_id), now, _seen_ttl_ms()])))
-    # Not GT: the user may go offline now. A heartbeat of another socket racing this write is
-    # repaired by that socket's next heartbeat; is_user_online reads the per-user set and is exact.
-    legacy = yield from legacy_present()
-    if until > now:
-        yield Pipe(ONLINE.add({uid: until}, legacy=legacy))
-    else:
-        yield Pipe(ONLINE.remove([uid], legacy=legacy))
-    return None
-
-
 def browse(offset: int, limit: int) -> Op:
     """All live device sessions, latest expiry first (the admin's list): a merged page of the index buckets."""
     members = yield from SESSIONS.page(offset, limit, now_ms())
@@ -335,11 +262,3 @@ def browse(offset: int, limit: int) -> Op:
     replies = yield Pipe([Call("hmget", (k.session_key(m), *RECORD_FIELDS)) for m in members])
     records = [DeviceSession.from_redis(m, reply) for m, reply in zip(members, replies, strict=True)]
     return [record for record in records if record is not None]
-
-
-def online_flags(user_ids: list[str]) -> Op:
-    """``{user_id: online}`` for several users in one round trip."""
-    now = now_ms()
-    replies = yield Pipe([Call("zrangebyscore", (k.presence_key(k.user_tag(uid)), f"({now}", "+inf"),
-                               {"start": 0, "num": 1}) for uid in user_ids])
-    return {uid: bool(found) for uid, found in zip(user_ids, replies, strict=True)}
