@@ -7,21 +7,15 @@ from typing import Any
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .conf import CACHING_DEFAULTS, caching_settings
+from .conf import caching_settings
 
 # Importing the foundation's checks registers them (WINKR_REDIS, the state store's eviction policy).
-from .foundation.checks import unknown_alias_errors
+from .foundation.checks import unknown_alias_errors, unknown_key_errors
 
 
 @register(Tags.compatibility)
 def check_caching_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
-    unknown = caching_settings.unknown_keys()
-    if unknown:
-        errors.append(Error(
-            f"Unknown WINKR_CACHING key(s): {', '.join(unknown)}.",
-            hint=f"Known keys: {', '.join(sorted(CACHING_DEFAULTS))}.", id="winkr_caching.E003",
-        ))
+    errors: list = unknown_key_errors(caching_settings, "winkr_caching.E003")
     for key in ("ALIAS", "GEO_ALIAS"):
         errors += unknown_alias_errors(f"WINKR_CACHING[{key!r}]", getattr(caching_settings, key), "winkr_caching.E005")
     ttls = caching_settings.TTLS

@@ -7,22 +7,16 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors, unknown_key_errors
 
-from .conf import HEALTH_DEFAULTS, health_settings, import_checks
+from .conf import health_settings, import_checks
 
 MIN_TOKEN_LENGTH = 24
 
 
 @register(Tags.compatibility)
 def check_health_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
-    unknown = health_settings.unknown_keys()
-    if unknown:
-        errors.append(Error(
-            f"Unknown WINKR_HEALTH key(s): {', '.join(unknown)}.",
-            hint=f"Known keys: {', '.join(sorted(HEALTH_DEFAULTS))}.", id="winkr_health.E001",
-        ))
+    errors: list = unknown_key_errors(health_settings, "winkr_health.E001")
     for key in ("CHECKS", "READINESS_CHECKS"):
         try:
             import_checks(key)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.checks import Error, Tags, register
 
-from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors, unknown_key_errors
 
 from .conf import ALGORITHMS, ratelimit_settings
 from .rates import InvalidRate, parse_rates
@@ -18,9 +18,7 @@ _SCOPE = re.compile(r"^[A-Za-z0-9_.-]+$")
 @register(Tags.compatibility)
 def check_ratelimit_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors: list[Error] = []
-    for key in ratelimit_settings.unknown_keys():
-        errors.append(Error(f"Unknown WINKR_RATELIMIT key {key!r}.",
-                            hint=f"Known keys: {sorted(ratelimit_settings.defaults)}.", id="winkr_ratelimit.E001"))
+    errors += unknown_key_errors(ratelimit_settings, "winkr_ratelimit.E001")
     errors += unknown_alias_errors("WINKR_RATELIMIT['REDIS_ALIAS']", ratelimit_settings.REDIS_ALIAS,
                                    "winkr_ratelimit.E010")
     rates = ratelimit_settings.RATES

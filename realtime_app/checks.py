@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors, unknown_key_errors
 from caching_app.foundation.connections import redis_connections
 
-from .conf import REALTIME_DEFAULTS, REALTIME_IMPORT_STRINGS, realtime_settings
+from .conf import REALTIME_IMPORT_STRINGS, realtime_settings
 
 POSITIVE_INTS = ("MAX_TEXT_LENGTH", "MAX_FRAME_BYTES", "CHAT_STREAM_MAXLEN", "CHAT_STREAM_TTL",
                  "NOTIFICATION_STREAM_MAXLEN", "NOTIFICATION_STREAM_TTL", "MAX_PAGE_SIZE", "PRESENCE_TTL",
@@ -26,11 +26,9 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if str(layer.get("BACKEND", "")).startswith("realtime_app."):
         errors += unknown_alias_errors("CHANNEL_LAYERS['default']['CONFIG']['aliases']",
                                        (layer.get("CONFIG") or {}).get("aliases", ["state"]), "winkr_realtime.E008")
-    for key in realtime_settings.unknown_keys():
-        errors.append(Error(f"WINKR_REALTIME has an unknown key {key!r}.",
-                            hint=f"Known keys: {', '.join(sorted(REALTIME_DEFAULTS))}.", id="winkr_realtime.E001"))
+    errors += unknown_key_errors(realtime_settings, "winkr_realtime.E001")
     for key in POSITIVE_INTS:
-        value = realtime_settings.user_settings.get(key, REALTIME_DEFAULTS[key])
+        value = getattr(realtime_settings, key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
                                 id="winkr_realtime.E002"))
@@ -39,22 +37,22 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
             getattr(realtime_settings, key)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="winkr_realtime.E003"))
-    cache_ttl = realtime_settings.user_settings.get("RECIPIENT_CACHE_TTL", REALTIME_DEFAULTS["RECIPIENT_CACHE_TTL"])
+    cache_ttl = realtime_settings.RECIPIENT_CACHE_TTL
     if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
         errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
                             id="winkr_realtime.E007"))
-    rate = realtime_settings.user_settings.get("CHAT_RATE_LIMIT", REALTIME_DEFAULTS["CHAT_RATE_LIMIT"])
+    rate = realtime_settings.CHAT_RATE_LIMIT
     if not (isinstance(rate, dict) and all(isinstance(rate.get(k), int) and rate[k] > 0
                                            for k in ("requests", "window"))):
         errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
                             id="winkr_realtime.E004"))
-    frames = realtime_settings.user_settings.get("FRAME_RATE_LIMIT", REALTIME_DEFAULTS["FRAME_RATE_LIMIT"])
+    frames = realtime_settings.FRAME_RATE_LIMIT
     if not (isinstance(frames, dict) and all(isinstance(frames.get(k), int) and frames[k] > 0
                                              for k in ("frames", "window"))):
         errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
                             id="winkr_realtime.E009"))
-    ttl = realtime_settings.user_settings.get("PRESENCE_TTL", REALTIME_DEFAULTS["PRESENCE_TTL"])
-    beat = realtime_settings.user_settings.get("HEARTBEAT_INTERVAL", REALTIME_DEFAULTS["HEARTBEAT_INTERVAL"])
+    ttl = realtime_settings.PRESENCE_TTL
+    beat = realtime_settings.HEARTBEAT_INTERVAL
     if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
         errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
                             "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))

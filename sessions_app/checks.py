@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors, unknown_key_errors
 
-from .conf import DEFAULTS, NON_NEGATIVE_INTS, POSITIVE_INTS, sessions_settings
+from .conf import NON_NEGATIVE_INTS, POSITIVE_INTS, sessions_settings
 from .keys import MAX_INDEX_BUCKETS
 
 ENGINE = "sessions_app.backends.redis"
@@ -23,13 +23,7 @@ def _is_number(value: Any) -> bool:
 
 @register(Tags.compatibility)
 def check_sessions_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
-    unknown = sessions_settings.unknown_keys()
-    if unknown:
-        errors.append(Error(
-            f"Unknown WINKR_SESSIONS key(s): {', '.join(unknown)}.",
-            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.", id="winkr_sessions.E001",
-        ))
+    errors: list = unknown_key_errors(sessions_settings, "winkr_sessions.E001")
     for name in POSITIVE_INTS + NON_NEGATIVE_INTS:
         value = getattr(sessions_settings, name)
         if not _is_number(value) or value < 0 or (name in POSITIVE_INTS and value == 0):

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from .config import parse_alias
 from .connections import build_sync_client, redis_connections
+from .settings import AppSettings
 
 
 @register(Tags.compatibility, "redis")
@@ -37,6 +38,15 @@ def check_redis_config(app_configs: Any = None, **kwargs: Any) -> list:
                 id="winkr_caching.E002",
             ))
     return errors
+
+
+def unknown_key_errors(app_settings: AppSettings, error_id: str) -> list:
+    """An error naming the keys of an app's ``WINKR_*`` dict that no default names: almost always a typo."""
+    unknown = app_settings.unknown_keys()
+    if not unknown:
+        return []
+    return [Error(f"Unknown {app_settings.setting_name} key(s): {', '.join(unknown)}.",
+                  hint=f"Known keys: {', '.join(sorted(app_settings.defaults))}.", id=error_id)]
 
 
 def unknown_alias_errors(where: str, aliases: Any, error_id: str) -> list:

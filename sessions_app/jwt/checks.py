@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from caching_app.foundation.checks import unknown_alias_errors
+from caching_app.foundation.checks import unknown_alias_errors, unknown_key_errors
 
 from .conf import jwt_settings
 
@@ -19,9 +19,7 @@ MIDDLEWARE = "sessions_app.jwt.middleware.JWTRevocationMiddleware"
 @register()
 def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list:
     errors: list = unknown_alias_errors("WINKR_JWT['ALIAS']", jwt_settings.ALIAS, "winkr_jwt.E005")
-    for key in jwt_settings.unknown_keys():
-        errors.append(Error(f"Unknown WINKR_JWT setting {key!r}.", hint="Check the spelling against the README.",
-                            id="winkr_jwt.E001"))
+    errors += unknown_key_errors(jwt_settings, "winkr_jwt.E001")
     for key in ("USER_CACHE_TTL", "USER_CACHE_TOMBSTONE_TTL", "MAX_TOKEN_BYTES"):
         value = getattr(jwt_settings, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "USER_CACHE_TTL" else 1):
