@@ -163,11 +163,15 @@ def collected_static(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def daphne_factory(tmp_path, redis_server):
-    """Start daphne processes of the project against the test Redis (a migrated SQLite file each)."""
+    """Start daphne processes of the project against the test Redis, or ``redis_url`` (a migrated SQLite
+    file per ``base_dir``)."""
     started: list[AsgiServer] = []
 
-    def start(env: dict[str, str] | None = None, base_dir: Path | None = None) -> AsgiServer:
-        server = project_server(base_dir or tmp_path, redis_server.url, env)
+    def start(env: dict[str, str] | None = None, base_dir: Path | None = None, redis_url: str | None = None
+              ) -> AsgiServer:
+        base_dir = base_dir or tmp_path
+        base_dir.mkdir(parents=True, exist_ok=True)
+        server = project_server(base_dir, redis_url or redis_server.url, env)
         if not (server.base_dir / "db.sqlite3").exists():
             server.migrate()
         started.append(server.start())

@@ -205,29 +205,31 @@ class SessionStore(SessionBase):
         redis_key = keys.session_key(session_key)
         return bool(redis_key) and bool(await self._aclient().exists(redis_key))
 
-    def delete(self, session_key: str | None = None) -> None:
-        if session_key is None:
-            if self.session_key is None:
-                return
-            session_key = self.session_key
-        redis_key = keys.session_key(session_key)
+    def _deletion(self, session_key: str | None) -> tuple[str, str, bool] | None:
+        """``(session key, Redis key, logged in)`` of what :meth:`delete` removes; None for nothing."""
+        session_key = self.session_key if session_key is None else session_key
+        redis_key = keys.session_key(session_key) if session_key is not None else None
         if redis_key is None:
+            return None
+        return session_key, redis_key, bool(keys.session_tag(session_key))
+
+    def delete(self, session_key: str | None = None) -> None:
+        target = self._deletion(session_key)
+        if target is None:
             return
-        if keys.session_tag(session_key):
+        session_key, redis_key, logged_in = target
+        if logged_in:
             # A logged-in session: its device record and index entry go too, and listeners hear of it.
             services.delete_session(session_key, reason="logout")
         else:
             self._client().delete(redis_key)
 
     async def adelete(self, session_key: str | None = None) -> None:
-        if session_key is None:
-            if self.session_key is None:
-                return
-            session_key = self.session_key
-        redis_key = keys.session_key(session_key)
-        if redis_key is None:
+        target = self._deletion(session_key)
+        if target is None:
             return
-        if keys.session_tag(session_key):
+        session_key, redis_key, logged_in = target
+        if logged_in:
             await services.adelete_session(session_key, reason="logout")
         else:
             await self._aclient().delete(redis_key)

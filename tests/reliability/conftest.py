@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from caching_app.devservers.asgi_servers import AsgiServer
-from tests.conftest import project_server
 
 # Short timeouts so a dead Redis answers fast, and per-client limits the load never reaches, so every
 # refusal a test sees comes from a fault, not from a throttle. Login stays fail-closed (the default).
@@ -23,18 +22,12 @@ FAULT_ENV = {
 
 
 @pytest.fixture
-def daphne_on(tmp_path):
-    """``daphne_on(redis_url, **env)``: the whole project under daphne against ``redis_url``."""
-    started: list[AsgiServer] = []
+def daphne_on(daphne_factory, tmp_path):
+    """``daphne_on(redis_url, **env)``: the whole project under daphne against ``redis_url`` (a fresh database
+    each), with the fault environment above."""
+    count = iter(range(1000))
 
     def start(redis_url: str, **env: str) -> AsgiServer:
-        base_dir = tmp_path / f"daphne{len(started)}"
-        base_dir.mkdir()
-        server = project_server(base_dir, redis_url, {**FAULT_ENV, **env})
-        server.migrate()
-        started.append(server.start())
-        return server
+        return daphne_factory({**FAULT_ENV, **env}, base_dir=tmp_path / f"daphne{next(count)}", redis_url=redis_url)
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
