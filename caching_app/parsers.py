@@ -24,8 +24,10 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            msg = "JSON parse error - nested too deeply."
+            raise ParseError(msg) from None
         where = find_unencodable(data)
         if where is not None:
-            raise ParseError(f"JSON parse error - {unencodable_message(where)}")
+            msg = f"JSON parse error - {unencodable_message(where)}"
+            raise ParseError(msg)
         return data

@@ -133,9 +133,8 @@ class CacheService:
         try:
             return caching_settings.TTLS[kind]
         except KeyError:
-            raise ImproperlyConfigured(
-                f"No TTL for cache kind {kind!r}: add it to WINKR_CACHING['TTLS'] or pass ttl=."
-            ) from None
+            msg = f"No TTL for cache kind {kind!r}: add it to WINKR_CACHING['TTLS'] or pass ttl=."
+            raise ImproperlyConfigured(msg) from None
 
     def fresh_lifetime(self, kind: str, ttl: float | None = None) -> float:
         """TTL with downward jitter, so keys written together do not all expire together."""
@@ -374,7 +373,8 @@ class CacheService:
                     pipe.set(entry.key, payload, px=hard_ms)
                 pipe.execute()
         except RedisError as exc:
-            raise CacheUnavailable(f"Redis alias {self.alias!r} failed: {exc}") from exc
+            msg = f"Redis alias {self.alias!r} failed: {exc}"
+            raise CacheUnavailable(msg) from exc
         for entry, _ in items:
             metrics.count("sets", entry.kind)
         return len(items)

@@ -72,16 +72,19 @@ def sign(body: bytes) -> bytes:
 def verify(payload: bytes) -> bytes:
     """The signed body of ``payload``; :class:`UntrustedPayload` unless a known key signed it."""
     if not isinstance(payload, bytes | bytearray | memoryview) or len(payload) <= 1 + MAC_SIZE:
-        raise UntrustedPayload("missing")
+        msg = "missing"
+        raise UntrustedPayload(msg)
     payload = bytes(payload)
     if payload[:1] != VERSION:
-        raise UntrustedPayload("missing")
+        msg = "missing"
+        raise UntrustedPayload(msg)
     mac, body = payload[1:1 + MAC_SIZE], payload[1 + MAC_SIZE:]
     current, fallbacks = signing_secrets()
     for secret in (*current, *fallbacks):
         if hmac.compare_digest(mac, _mac(derive_key(secret), body)):
             return body
-    raise UntrustedPayload("bad")
+    msg = "bad"
+    raise UntrustedPayload(msg)
 
 
 class SignedPickleSerializer(PickleSerializer):

@@ -51,15 +51,16 @@ def import_checks(key: str) -> list[type]:
 
     raw = health_settings.user_settings.get(key, HEALTH_DEFAULTS[key])
     if isinstance(raw, str) or not isinstance(raw, list | tuple):
-        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {raw!r}.")
+        msg = f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {raw!r}."
+        raise ImproperlyConfigured(msg)
     classes = list(getattr(health_settings, key))
     for index, cls in enumerate(classes):
         if not (isinstance(cls, type) and issubclass(cls, HealthCheck)) or not cls.name:
-            raise ImproperlyConfigured(
-                f"WINKR_HEALTH[{key!r}][{index}] {raw[index]!r} is not a HealthCheck subclass with a name."
-            )
+            msg = f"WINKR_HEALTH[{key!r}][{index}] {raw[index]!r} is not a HealthCheck subclass with a name."
+            raise ImproperlyConfigured(msg)
     names = [cls.name for cls in classes]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] lists the component name(s) {duplicates} twice.")
+        msg = f"WINKR_HEALTH[{key!r}] lists the component name(s) {duplicates} twice."
+        raise ImproperlyConfigured(msg)
     return classes

@@ -47,7 +47,8 @@ class RateLimitStatusView(APIView):
             try:
                 peeked = throttle_class().peek(request, self)
             except RedisError as exc:
-                raise RateLimitUnavailable("status") from exc
+                msg = "status"
+                raise RateLimitUnavailable(msg) from exc
             if peeked is None:
                 continue
             scope, decision = peeked

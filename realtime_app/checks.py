@@ -29,41 +29,57 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
     for key in realtime_settings.unknown_keys():
         errors.append(Error(f"WINKR_REALTIME has an unknown key {key!r}.",
                             hint=f"Known keys: {', '.join(sorted(REALTIME_DEFAULTS))}.", id="winkr_realtime.E001"))
-    for key in POSITIVE_INTS:
-        value = realtime_settings.user_settings.get(key, REALTIME_DEFAULTS[key])
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
-                                id="winkr_realtime.E002"))
+    errors += _number_errors()
     for key in REALTIME_IMPORT_STRINGS:
         try:
             getattr(realtime_settings, key)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="winkr_realtime.E003"))
-    cache_ttl = realtime_settings.user_settings.get("RECIPIENT_CACHE_TTL", REALTIME_DEFAULTS["RECIPIENT_CACHE_TTL"])
-    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
-        errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
-                            id="winkr_realtime.E007"))
-    rate = realtime_settings.user_settings.get("CHAT_RATE_LIMIT", REALTIME_DEFAULTS["CHAT_RATE_LIMIT"])
-    if not (isinstance(rate, dict) and all(isinstance(rate.get(k), int) and rate[k] > 0
-                                           for k in ("requests", "window"))):
-        errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
-                            id="winkr_realtime.E004"))
-    frames = realtime_settings.user_settings.get("FRAME_RATE_LIMIT", REALTIME_DEFAULTS["FRAME_RATE_LIMIT"])
-    if not (isinstance(frames, dict) and all(isinstance(frames.get(k), int) and frames[k] > 0
-                                             for k in ("frames", "window"))):
-        errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
-                            id="winkr_realtime.E009"))
-    ttl = realtime_settings.user_settings.get("PRESENCE_TTL", REALTIME_DEFAULTS["PRESENCE_TTL"])
-    beat = realtime_settings.user_settings.get("HEARTBEAT_INTERVAL", REALTIME_DEFAULTS["HEARTBEAT_INTERVAL"])
-    if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
-        errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
-                            "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))
+    errors += _rate_limit_errors()
     layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get("default")
     if not layer:
         errors.append(Error("CHANNEL_LAYERS['default'] is not configured; chat and notifications need it.",
                             id="winkr_realtime.E006"))
     else:
         errors += layer_mode_errors(layer)
+    return errors
+
+
+def _setting(key: str) -> Any:
+    return realtime_settings.user_settings.get(key, REALTIME_DEFAULTS[key])
+
+
+def _number_errors() -> list:
+    """Positive sizes and TTLs, the recipient cache TTL, and the heartbeat shorter than the presence TTL."""
+    errors = []
+    for key in POSITIVE_INTS:
+        value = _setting(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
+                                id="winkr_realtime.E002"))
+    cache_ttl = _setting("RECIPIENT_CACHE_TTL")
+    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
+        errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
+                            id="winkr_realtime.E007"))
+    ttl, beat = _setting("PRESENCE_TTL"), _setting("HEARTBEAT_INTERVAL")
+    if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
+        errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
+                            "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))
+    return errors
+
+
+def _positive_ints(value: Any, keys: tuple[str, ...]) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(k), int) and value[k] > 0 for k in keys)
+
+
+def _rate_limit_errors() -> list:
+    errors = []
+    if not _positive_ints(_setting("CHAT_RATE_LIMIT"), ("requests", "window")):
+        errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E004"))
+    if not _positive_ints(_setting("FRAME_RATE_LIMIT"), ("frames", "window")):
+        errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E009"))
     return errors
 
 

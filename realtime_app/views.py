@@ -36,9 +36,11 @@ def page_size(request: Request, default: int = 50) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput("'limit' must be an integer.", code="invalid_limit") from None
+        msg = "'limit' must be an integer."
+        raise InvalidInput(msg, code="invalid_limit") from None
     if not 1 <= value <= maximum:
-        raise InvalidInput(f"'limit' must be between 1 and {maximum}.", code="invalid_limit")
+        msg = f"'limit' must be between 1 and {maximum}."
+        raise InvalidInput(msg, code="invalid_limit")
     return value
 
 

@@ -31,7 +31,8 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a boolean (use true/false).")
+    msg = f"Environment variable {name}={value!r} is not a boolean (use true/false)."
+    raise ImproperlyConfigured(msg)
 
 
 def env_int(name: str, default: int) -> int:
@@ -41,7 +42,8 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not an integer.") from None
+        msg = f"Environment variable {name}={value!r} is not an integer."
+        raise ImproperlyConfigured(msg) from None
 
 
 def env_duration(name: str, default: float) -> float:
@@ -51,9 +53,8 @@ def env_duration(name: str, default: float) -> float:
         return default
     match = _DURATION.match(value)
     if not match:
-        raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a duration (e.g. 30, 250ms, 15m, 2h, 7d)."
-        )
+        msg = f"Environment variable {name}={value!r} is not a duration (e.g. 30, 250ms, 15m, 2h, 7d)."
+        raise ImproperlyConfigured(msg)
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 

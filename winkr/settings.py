@@ -21,10 +21,11 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        msg = (
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
             "(for development, `python3 dev.py run` sets DJANGO_DEBUG=true for you)."
         )
+        raise ImproperlyConfigured(msg)
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -354,8 +355,11 @@ _CHANNEL_LAYER_BACKENDS = {
 _CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER",
                          "cluster" if WINKR_REDIS["state"]["MODE"] == "cluster" else "pubsub")
 if _CHANNEL_LAYER not in _CHANNEL_LAYER_BACKENDS:
-    raise ImproperlyConfigured(f"REALTIME_CHANNEL_LAYER must be one of {', '.join(_CHANNEL_LAYER_BACKENDS)}, "
-                               f"got {_CHANNEL_LAYER!r}.")
+    msg = (
+        f"REALTIME_CHANNEL_LAYER must be one of {', '.join(_CHANNEL_LAYER_BACKENDS)}, "
+                               f"got {_CHANNEL_LAYER!r}."
+    )
+    raise ImproperlyConfigured(msg)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": _CHANNEL_LAYER_BACKENDS[_CHANNEL_LAYER],

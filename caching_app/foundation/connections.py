@@ -176,7 +176,8 @@ class RedisConnections:
         if self._configs is None:
             raw = getattr(settings, "WINKR_REDIS", None) or {}
             if not isinstance(raw, dict):
-                raise ImproperlyConfigured("WINKR_REDIS must be a dict of alias -> options.")
+                msg = "WINKR_REDIS must be a dict of alias -> options."
+                raise ImproperlyConfigured(msg)
             configs = {alias: parse_alias(alias, options) for alias, options in raw.items()}
             for alias in DEFAULT_ALIASES:
                 configs.setdefault(alias, parse_alias(alias, {}))
@@ -187,9 +188,8 @@ class RedisConnections:
         try:
             return self.configs[alias]
         except KeyError:
-            raise ImproperlyConfigured(
-                f"No Redis alias {alias!r} in WINKR_REDIS (known: {', '.join(sorted(self.configs))})."
-            ) from None
+            msg = f"No Redis alias {alias!r} in WINKR_REDIS (known: {', '.join(sorted(self.configs))})."
+            raise ImproperlyConfigured(msg) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.configs)
@@ -228,7 +228,7 @@ class RedisConnections:
         for client in old:
             try:
                 client.close()
-            except Exception:  # noqa: S110 - closing a dead pool must not mask the reset
+            except (redis.RedisError, OSError):  # noqa: S110 - closing a dead pool must not mask the reset
                 pass
 
 

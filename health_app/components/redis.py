@@ -10,9 +10,9 @@ import redis
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import redis_connections
+from health_app.conf import health_settings
+from health_app.probes import get_probe_redis
 
-from ..conf import health_settings
-from ..probes import get_probe_redis
 from .base import DEGRADED, HEALTHY, UNHEALTHY, HealthCheck, worst
 
 CLUSTER_SLOTS = 16384
@@ -171,7 +171,7 @@ class RedisCheck(HealthCheck):
     name = "redis"
 
     def run(self) -> dict[str, Any]:
-        from ..metrics import redis_summary
+        from health_app.metrics import redis_summary
 
         stats: dict[str, Any] = {}
         for alias in probe_aliases():

@@ -222,9 +222,11 @@ class TokenBlacklist:
                     options={"verify_exp": False, "verify_aud": token_backend.audience is not None},
                 )
             except pyjwt.InvalidTokenError as exc:
-                raise ValueError("Not a valid token signed by this project.") from exc
+                msg = "Not a valid token signed by this project."
+                raise ValueError(msg) from exc
         except TokenBackendError as exc:
-            raise ValueError("Not a valid token signed by this project.") from exc
+            msg = "Not a valid token signed by this project."
+            raise ValueError(msg) from exc
 
     def _resolve(self, token_or_jti: Token | str | bytes, user_id: object | None) -> tuple[str, str, int]:
         payload = self._payload(token_or_jti)
@@ -232,10 +234,12 @@ class TokenBlacklist:
             claims = TokenClaims.from_payload(payload)
             return claims.user_id, claims.jti, claims.remaining_lifetime()
         if user_id is None:
-            raise ValueError("A bare jti needs its user_id: revocation markers are sharded by user.")
+            msg = "A bare jti needs its user_id: revocation markers are sharded by user."
+            raise ValueError(msg)
         jti = token_or_jti.decode() if isinstance(token_or_jti, bytes) else str(token_or_jti)
         if not jti or len(jti) > 255:
-            raise ValueError("A jti is a non-empty string of at most 255 characters.")
+            msg = "A jti is a non-empty string of at most 255 characters."
+            raise ValueError(msg)
         return str(user_id), jti, revocation_ttl()
 
 

@@ -50,8 +50,9 @@ class RegisterSerializer(serializers.Serializer):
 
     def validate_username(self, value: str) -> str:
         if usernames.looks_like_another_script(value):
+            msg = "This username mixes scripts with letters that look like another script's; use one script."
             raise serializers.ValidationError(
-                "This username mixes scripts with letters that look like another script's; use one script.",
+                msg,
                 code="confusable")
         return value
 

@@ -267,19 +267,25 @@ class RevocationMixin:
         user or session; the socket keeps its current token (and expiry) then.
         """
         if self.scope.get("auth") is None:
-            raise ReauthenticationFailed("not_token_socket", "This socket is not authenticated with a token.")
+            msg = "not_token_socket"
+            raise ReauthenticationFailed(msg, "This socket is not authenticated with a token.")
         if not isinstance(raw, str) or not raw or not raw.isascii() or len(raw) > jwt_settings.MAX_TOKEN_BYTES:
-            raise ReauthenticationFailed("invalid_token", "'token' must be an access token.")
+            msg = "invalid_token"
+            raise ReauthenticationFailed(msg, "'token' must be an access token.")
         try:
             user, token = await aauthenticate_raw(raw)
         except RevocationUnavailable:
-            raise ReauthenticationFailed("unavailable", "Token revocation cannot be checked; try again.") from None
+            msg = "unavailable"
+            raise ReauthenticationFailed(msg, "Token revocation cannot be checked; try again.") from None
         except APIException:
-            raise ReauthenticationFailed("invalid_token", "The token is invalid, expired or revoked.") from None
+            msg = "invalid_token"
+            raise ReauthenticationFailed(msg, "The token is invalid, expired or revoked.") from None
         if str(user.pk) != str(self.scope["user"].pk):
-            raise ReauthenticationFailed("wrong_user", "The token belongs to another user.")
+            msg = "wrong_user"
+            raise ReauthenticationFailed(msg, "The token belongs to another user.")
         if token.get(SESSION_CLAIM) != self.scope.get("jwt_session_id"):
-            raise ReauthenticationFailed("wrong_session", "The token belongs to another device session.")
+            msg = "wrong_session"
+            raise ReauthenticationFailed(msg, "The token belongs to another device session.")
         self.scope["auth"] = token
         self.schedule_expiry(token)
         return int(token["exp"])

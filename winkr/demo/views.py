@@ -103,7 +103,8 @@ class PhotoListView(APIView):
                    summary="Add photo metadata to your profile.")
     def post(self, request: Request, user_id: int) -> Response:
         if user_id != request.user.pk:
-            raise APIErrorWithCode("You can only add photos to your own profile.", "not_owner",
+            msg = "You can only add photos to your own profile."
+            raise APIErrorWithCode(msg, "not_owner",
                                    status.HTTP_403_FORBIDDEN)
         serializer = PhotoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,7 +113,8 @@ class PhotoListView(APIView):
             # for a first photo, and PostgreSQL refuses FOR UPDATE on an aggregate such as COUNT.
             Profile.objects.select_for_update().filter(user_id=user_id).first()
             if Photo.objects.filter(user_id=user_id).count() >= MAX_PHOTOS:
-                raise APIErrorWithCode(f"A profile has at most {MAX_PHOTOS} photos.", "too_many_photos",
+                msg = f"A profile has at most {MAX_PHOTOS} photos."
+                raise APIErrorWithCode(msg, "too_many_photos",
                                        status.HTTP_409_CONFLICT)  # a well-formed request; the state conflicts
             if serializer.validated_data.get("is_primary"):
                 Photo.objects.filter(user_id=user_id, is_primary=True).update(is_primary=False)
@@ -133,7 +135,8 @@ class LikeView(APIView):
                    summary="Like a user; a mutual like is a match.")
     def post(self, request: Request, user_id: int) -> Response:
         if user_id == request.user.pk:
-            raise APIErrorWithCode("You cannot like yourself.", "like_self", status.HTTP_403_FORBIDDEN)
+            msg = "You cannot like yourself."
+            raise APIErrorWithCode(msg, "like_self", status.HTTP_403_FORBIDDEN)
         target = get_object_or_404(get_user_model(), pk=user_id)
         try:
             result = matching.like(request.user.pk, target.pk)
@@ -179,10 +182,12 @@ class NearbyView(APIView):
             neighbours = location_index.nearby(request.user.pk, query.validated_data["radius_km"],
                                                query.validated_data["limit"])
         except LocationUnknown:
-            raise APIErrorWithCode("Set your location with PUT /api/location/ first.", "location_unknown",
+            msg = "Set your location with PUT /api/location/ first."
+            raise APIErrorWithCode(msg, "location_unknown",
                                    status.HTTP_409_CONFLICT) from None
         except CacheUnavailable as exc:
-            raise RedisUnavailable("Location search is unavailable right now; try again shortly.") from exc
+            msg = "Location search is unavailable right now; try again shortly."
+            raise RedisUnavailable(msg) from exc
         names = dict(Profile.objects.filter(user_id__in=[n.user_id for n in neighbours])
                      .values_list("user_id", "display_name"))
         results = [{"user_id": int(n.user_id), "display_name": names.get(int(n.user_id), ""),
