@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django_redis.serializers.pickle import PickleSerializer
 
 from .conf import caching_settings
@@ -57,7 +58,11 @@ def signing_secrets() -> tuple[list[str | bytes], list[str | bytes]]:
     fallbacks = caching_settings.SIGNING_KEY_FALLBACKS
     if fallbacks is None:
         fallbacks = [] if explicit else list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
-    return [explicit or settings.SECRET_KEY], list(fallbacks)
+    current = explicit or settings.SECRET_KEY
+    if not isinstance(current, str | bytes):
+        msg = "WINKR_CACHING['SIGNING_KEY'] must be a string or bytes."
+        raise ImproperlyConfigured(msg)
+    return [current], list(fallbacks)
 
 
 def _mac(key: bytes, body: bytes) -> bytes:

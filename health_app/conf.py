@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
 from caching_app.foundation.settings import AppSettings
+
+if TYPE_CHECKING:
+    from .components.base import HealthCheck
 
 HEALTH_DEFAULTS: dict[str, Any] = {
     # Bearer token that may read component details and metrics (env HEALTH_TOKEN). None: staff only.
@@ -41,7 +44,7 @@ HEALTH_DEFAULTS: dict[str, Any] = {
 health_settings = AppSettings("WINKR_HEALTH", HEALTH_DEFAULTS, import_strings=("CHECKS", "READINESS_CHECKS"))
 
 
-def import_checks(key: str) -> list[type]:
+def import_checks(key: str) -> list[type[HealthCheck]]:
     """The HealthCheck classes listed in ``WINKR_HEALTH[key]`` (imported by the settings object).
 
     Each must be a HealthCheck subclass with a name, and no name may appear twice; the

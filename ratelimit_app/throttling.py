@@ -248,8 +248,9 @@ class LoginRateThrottle(RedisRateThrottle):
         data = getattr(request, "data", None)
         if data is None:  # a Django form view (the admin login), not a DRF request
             data = getattr(request, "POST", None)
-        value = data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, "") if hasattr(data, "get") else ""
-        return login_username(value)
+        if data is None or not hasattr(data, "get"):
+            return login_username("")
+        return login_username(data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, ""))
 
     @classmethod
     def make_key(cls, ip: str, username: str) -> str:

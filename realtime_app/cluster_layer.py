@@ -195,7 +195,7 @@ class ShardedSubscriber:
         async with self.lock:
             node_name = self.home.pop(name, None)
             subscriber = self.nodes.get(node_name) if node_name else None
-            if subscriber is not None:
+            if subscriber is not None and node_name is not None:
                 await subscriber.sunsubscribe(name)
                 if not subscriber.names:
                     await self.nodes.pop(node_name).close()
@@ -468,8 +468,9 @@ def _close_with_loop(facade: ClusterChannelLayer, loop: asyncio.AbstractEventLoo
         if layer is not None and not loop.is_running():
             with contextlib.suppress(Exception):
                 loop.run_until_complete(layer.flush())
-        loop.close = original
+        loop.close = original  # type: ignore[method-assign]  # undo the patch below
         original(*args, **kwargs)
 
-    loop.close = close
+    # Patched on the instance, as channels_redis does: asyncio has no hook for "this loop closes".
+    loop.close = close  # type: ignore[method-assign]
 

@@ -89,7 +89,7 @@ class _NoticingLoopLayer(ResubscribeNotices, RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resubscribe_listeners: set[str] = set()
-        self._shards = [_NoticingShardConnection(shard.host, self) for shard in self._shards]
+        self._shards: list[Any] = [_NoticingShardConnection(shard.host, self) for shard in self._shards]
 
     def serialize(self, message: dict) -> bytes:
         return self.channel_layer.serialize(message)

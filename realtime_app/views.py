@@ -58,7 +58,9 @@ class SendMessageSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["text"].max_length = int(realtime_settings.MAX_TEXT_LENGTH)
+        text = fields["text"]
+        assert isinstance(text, serializers.CharField)  # declared above
+        text.max_length = int(realtime_settings.MAX_TEXT_LENGTH)
         return fields
 
 

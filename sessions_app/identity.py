@@ -11,7 +11,8 @@ a non-canonical id is not one we issued it to.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db.models import Field
 
 MAX_USER_ID_LENGTH = 255
 
@@ -28,6 +29,9 @@ def canonical_user_id(value: object, field_name: str | None = None) -> str:
         raise InvalidUserId(msg)
     model = get_user_model()
     field = model._meta.get_field(field_name) if field_name else model._meta.pk
+    if not isinstance(field, Field):  # a reverse relation or generic key holds no id
+        msg = f"{field_name!r} is not a concrete field of the user model."
+        raise ImproperlyConfigured(msg)
     text = str(value)
     try:
         python = field.to_python(text)

@@ -235,12 +235,12 @@ class RedisConnections:
 redis_connections = RedisConnections()
 
 
-def get_redis(alias: str = STATE) -> Any:
+def get_redis(alias: str = STATE) -> redis.Redis | redis.RedisCluster:
     """The shared sync client for ``alias`` (``"state"`` or ``"cache"`` by default)."""
     return redis_connections.get(alias)
 
 
-def get_async_redis(alias: str = STATE) -> Any:
+def get_async_redis(alias: str = STATE) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
     """The ``redis.asyncio`` client for ``alias`` bound to the running event loop."""
     return redis_connections.get_async(alias)
 
@@ -253,7 +253,7 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         from asgiref.local import Local
         from django.core.cache import caches
 
-        caches._connections = Local(caches.thread_critical)
+        caches._connections = Local(caches.thread_critical)  # type: ignore[attr-defined]  # private, not stubbed
 
 
 setting_changed.connect(_on_setting_changed, weak=False)

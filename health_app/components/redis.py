@@ -40,12 +40,12 @@ def replication_problems(info: dict[str, Any], max_lag: float) -> tuple[dict[str
     problems: list[str] = []
     if info.get("role") == "master":
         master_offset = int(info.get("master_repl_offset", 0))
-        replicas = []
+        replicas: list[dict[str, Any]] = []
         for key in sorted(k for k in info if re.fullmatch(r"slave\d+", k)):
             entry = info[key]
             if not isinstance(entry, dict):
                 continue
-            replica = {
+            replica: dict[str, Any] = {
                 "address": f"{entry.get('ip')}:{entry.get('port')}",
                 "state": entry.get("state"),
                 "lag_seconds": int(entry.get("lag", 0)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from rest_framework_simplejwt.settings import api_settings
 
@@ -18,6 +18,10 @@ class MalformedClaims(ValueError):
     """The token verified but lacks a usable user id, jti, sid or iat."""
 
 
+@overload
+def _text(value: Any, name: str, *, required: Literal[True]) -> str: ...
+@overload
+def _text(value: Any, name: str, *, required: bool) -> str | None: ...
 def _text(value: Any, name: str, *, required: bool) -> str | None:
     if value is None and not required:
         return None

@@ -50,6 +50,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, user: str | None = None, **options: Any) -> None:
         if action == "migrate-indexes":
             return self._migrate(options.get("from_buckets"))
+        if user is None:
+            msg = f"`sessions {action}` needs a user."
+            raise CommandError(msg)
         account = resolve_user(user)
         try:
             if action == "list":
@@ -79,6 +82,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"Revoked {count} session(s) of {account}; every token and open socket of theirs too."))
             return
+        if session_id is None:
+            msg = "Name a session id, or --all for every session of the user."
+            raise CommandError(msg)
         record = services.get_session(session_id)
         if record is None or record.user_id != str(account.pk):
             msg = f"{account} has no live session {session_id!r} (see `manage.py sessions list`)."
