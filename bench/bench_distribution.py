@@ -118,7 +118,8 @@ class MonitorCapture:
         self.thread.join(timeout)
         self.sock.close()
         if self.thread.is_alive():
-            raise RuntimeError(f"MONITOR of 127.0.0.1:{self.port} did not reach the end marker")
+            msg = f"MONITOR of 127.0.0.1:{self.port} did not reach the end marker"
+            raise RuntimeError(msg)
 
 
 def parse_monitor(path: Path, samples: dict[int, str]) -> tuple[Counter, int, Counter, Counter]:

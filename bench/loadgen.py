@@ -87,7 +87,8 @@ def run_wrk(base_url: str, specs: list[RequestSpec], *, seconds: float, connecti
     Path(script.name).unlink(missing_ok=True)
     match = re.search(r"WINKR (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out.stdout)
     if not match:
-        raise RuntimeError(f"wrk output not understood: {out.stdout[-500:]} {out.stderr[-500:]}")
+        msg = f"wrk output not understood: {out.stdout[-500:]} {out.stderr[-500:]}"
+        raise RuntimeError(msg)
     requests, errors, duration, p50, p99 = match.groups()
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)
     return LoadResult("wrk", int(requests), int(errors) + (int(non_2xx.group(1)) if non_2xx else 0),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .service import CacheEntry, CacheService, cache_service
 
@@ -69,26 +69,25 @@ def cached(kind: str, key: KeySpec | None = None, ttl: float | None = None, grou
             group_name = ":".join(map(str, group_parts(args, kwargs))) if group_parts else None
             return (service or cache_service).entry(kind, qualname, *key_parts(args, kwargs), group=group_name)
 
-        if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return await (service or cache_service).aget_or_set(
+                entry(*args, **kwargs), lambda: func(*args, **kwargs), ttl)
 
-            @functools.wraps(func)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                return await (service or cache_service).aget_or_set(
-                    entry(*args, **kwargs), lambda: func(*args, **kwargs), ttl)
+        async def async_invalidate(*args: Any, **kwargs: Any) -> bool:
+            return await (service or cache_service).ainvalidate(entry(*args, **kwargs))
 
-            async def invalidate(*args: Any, **kwargs: Any) -> bool:
-                return await (service or cache_service).ainvalidate(entry(*args, **kwargs))
-        else:
+        @functools.wraps(func)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return (service or cache_service).get_or_set(entry(*args, **kwargs), lambda: func(*args, **kwargs), ttl)
 
-            @functools.wraps(func)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                return (service or cache_service).get_or_set(entry(*args, **kwargs), lambda: func(*args, **kwargs), ttl)
+        def sync_invalidate(*args: Any, **kwargs: Any) -> bool:
+            return (service or cache_service).invalidate(entry(*args, **kwargs))
 
-            def invalidate(*args: Any, **kwargs: Any) -> bool:
-                return (service or cache_service).invalidate(entry(*args, **kwargs))
-
-        wrapper.entry = entry  # type: ignore[attr-defined]
-        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        is_async = inspect.iscoroutinefunction(func)
+        wrapper: Any = async_wrapper if is_async else sync_wrapper  # Any: it gains the two attributes below
+        wrapper.entry = entry
+        wrapper.invalidate = async_invalidate if is_async else sync_invalidate
+        return cast(F, wrapper)
 
     return decorator

@@ -220,15 +220,18 @@ class RedisCache(DjangoRedisCache):
             # django-redis' incr does in this case, keeping the entry's TTL. Not atomic, as there.
             ttl_ms = await client.pttl(made)
             if ttl_ms == -2:
-                raise ValueError(f"Key '{made!r}' not found") from None
+                msg = f"Key '{made!r}' not found"
+                raise ValueError(msg) from None
             current = await self.aget(key, version=version)
             if current is None:
-                raise ValueError(f"Key '{made!r}' not found") from None
+                msg = f"Key '{made!r}' not found"
+                raise ValueError(msg) from None
             value = current + delta
             await client.set(made, self.client.encode(value), px=ttl_ms if ttl_ms > 0 else None)
             return value
         if value is None:
-            raise ValueError(f"Key '{made!r}' not found")
+            msg = f"Key '{made!r}' not found"
+            raise ValueError(msg)
         return int(value)
 
     async def adecr(self, key: Any, delta: int = 1, version: int | None = None) -> int:

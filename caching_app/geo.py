@@ -41,9 +41,11 @@ class LocationUnknown(LookupError):
 def validate_coordinates(lat: float, lon: float) -> None:
     """Raise ValueError naming the field when a coordinate is outside what Redis can store."""
     if not -MAX_LATITUDE <= lat <= MAX_LATITUDE:
-        raise ValueError(f"lat must be between {-MAX_LATITUDE} and {MAX_LATITUDE}.")
+        msg = f"lat must be between {-MAX_LATITUDE} and {MAX_LATITUDE}."
+        raise ValueError(msg)
     if not -MAX_LONGITUDE <= lon <= MAX_LONGITUDE:
-        raise ValueError(f"lon must be between {-MAX_LONGITUDE} and {MAX_LONGITUDE}.")
+        msg = f"lon must be between {-MAX_LONGITUDE} and {MAX_LONGITUDE}."
+        raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class LocationIndex:
                 pipe.zadd(self.updated_key, {user_id: updated for user_id, _, _, updated in rows})
                 pipe.execute()
         except RedisError as exc:
-            raise CacheUnavailable(f"could not store locations: {exc}") from exc
+            msg = f"could not store locations: {exc}"
+            raise CacheUnavailable(msg) from exc
         return len(rows)
 
     def remove(self, user_id: object) -> None:
@@ -105,7 +108,8 @@ class LocationIndex:
                 pipe.zrem(self.updated_key, str(user_id))
                 pipe.execute()
         except RedisError as exc:
-            raise CacheUnavailable(f"could not remove a location: {exc}") from exc
+            msg = f"could not remove a location: {exc}"
+            raise CacheUnavailable(msg) from exc
 
     def prune(self, limit: int = PRUNE_BATCH) -> int:
         """Remove up to ``limit`` locations older than the geospatial TTL."""
@@ -121,7 +125,8 @@ class LocationIndex:
                 pipe.geopos(self.locations_key, str(user_id))
                 updated, positions = pipe.execute()
         except RedisError as exc:
-            raise CacheUnavailable(f"could not read a location: {exc}") from exc
+            msg = f"could not read a location: {exc}"
+            raise CacheUnavailable(msg) from exc
         if updated is None or updated < self.clock() - self.max_age or not positions or positions[0] is None:
             return None
         lon, lat = positions[0]
@@ -138,7 +143,8 @@ class LocationIndex:
                 count=limit + 1, withdist=True,
             )
         except RedisError as exc:
-            raise CacheUnavailable(f"could not search locations: {exc}") from exc
+            msg = f"could not search locations: {exc}"
+            raise CacheUnavailable(msg) from exc
         me = str(user_id)
         found = [Neighbour(member.decode(), round(float(distance), 3)) for member, distance in rows]
         return [n for n in found if n.user_id != me][:limit]

@@ -11,6 +11,7 @@ check itself (:func:`caching_app.foundation.inputs.find_unencodable`) is shared 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import parsers
@@ -20,12 +21,14 @@ from .foundation.inputs import find_unencodable, unencodable_message
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            msg = "JSON parse error - nested too deeply."
+            raise ParseError(msg) from None
         where = find_unencodable(data)
         if where is not None:
-            raise ParseError(f"JSON parse error - {unencodable_message(where)}")
+            msg = f"JSON parse error - {unencodable_message(where)}"
+            raise ParseError(msg)
         return data

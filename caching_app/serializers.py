@@ -35,7 +35,8 @@ class CacheSerializer:
 
     def __init__(self, format: str = "json", compress_min_bytes: int | None = None, compress_level: int = 6):
         if format not in _FORMATS:
-            raise ValueError(f"Unknown cache serializer {format!r}; use one of {', '.join(_FORMATS)}.")
+            msg = f"Unknown cache serializer {format!r}; use one of {', '.join(_FORMATS)}."
+            raise ValueError(msg)
         self.format = _FORMATS[format]
         self.compress_min_bytes = compress_min_bytes
         self.compress_level = compress_level
@@ -54,7 +55,8 @@ class CacheSerializer:
 
     def loads(self, data: bytes) -> Any:
         if not data:
-            raise SerializationError("empty cache payload")
+            msg = "empty cache payload"
+            raise SerializationError(msg)
         header, body = data[0], data[1:]
         try:
             if header & COMPRESSED:
@@ -65,5 +67,7 @@ class CacheSerializer:
             if header == MSGPACK:
                 return msgpack.unpackb(body, raw=False)
         except (zlib.error, ValueError, msgpack.UnpackException) as exc:
-            raise SerializationError(f"corrupt cache payload: {exc}") from exc
-        raise SerializationError(f"unknown cache payload header {data[0]:#04x}")
+            msg = f"corrupt cache payload: {exc}"
+            raise SerializationError(msg) from exc
+        msg = f"unknown cache payload header {data[0]:#04x}"
+        raise SerializationError(msg)

@@ -66,13 +66,15 @@ def user_group(user_id: object) -> str:
     return f"user:{user_id}"
 
 
-@bounded_memo(maxsize=8192)
-def _entry_keys(prefix: str | None, namespace: str, group_namespace: str, kind: str, parts: tuple,
+def _build_entry_keys(prefix: str | None, namespace: str, group_namespace: str, kind: str, parts: tuple,
                 group: str | None) -> tuple[str, str | None]:
     # Escaping every part costs a few µs per read, as much as the rest of a cache hit; hot
     # entries repeat, so their keys are memoised (the prefix is in the memo key, as make_key reads it).
     gen_key = make_key(group_namespace, tag=group) if group is not None else None
     return make_key(namespace, kind, *parts, tag=group), gen_key
+
+
+_entry_keys = bounded_memo(maxsize=8192)(_build_entry_keys)
 
 
 class CacheEntry:
@@ -133,9 +135,8 @@ class CacheService:
         try:
             return caching_settings.TTLS[kind]
         except KeyError:
-            raise ImproperlyConfigured(
-                f"No TTL for cache kind {kind!r}: add it to WINKR_CACHING['TTLS'] or pass ttl=."
-            ) from None
+            msg = f"No TTL for cache kind {kind!r}: add it to WINKR_CACHING['TTLS'] or pass ttl=."
+            raise ImproperlyConfigured(msg) from None
 
     def fresh_lifetime(self, kind: str, ttl: float | None = None) -> float:
         """TTL with downward jitter, so keys written together do not all expire together."""
@@ -152,7 +153,7 @@ class CacheService:
             key, gen_key = _entry_keys(caching_settings.KEY_PREFIX, self.namespace, self.group_namespace, kind,
                                        parts, group)
         except TypeError:  # an unhashable part: build the keys without the memo
-            key, gen_key = _entry_keys.__wrapped__(None, self.namespace, self.group_namespace, kind, parts, group)
+            key, gen_key = _build_entry_keys(None, self.namespace, self.group_namespace, kind, parts, group)
         return CacheEntry(kind, parts, group, key, gen_key)
 
     def group_key(self, group: str) -> str:
@@ -374,7 +375,8 @@ class CacheService:
                     pipe.set(entry.key, payload, px=hard_ms)
                 pipe.execute()
         except RedisError as exc:
-            raise CacheUnavailable(f"Redis alias {self.alias!r} failed: {exc}") from exc
+            msg = f"Redis alias {self.alias!r} failed: {exc}"
+            raise CacheUnavailable(msg) from exc
         for entry, _ in items:
             metrics.count("sets", entry.kind)
         return len(items)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django_redis.serializers.pickle import PickleSerializer
 
 from .conf import caching_settings
@@ -57,7 +58,11 @@ def signing_secrets() -> tuple[list[str | bytes], list[str | bytes]]:
     fallbacks = caching_settings.SIGNING_KEY_FALLBACKS
     if fallbacks is None:
         fallbacks = [] if explicit else list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
-    return [explicit or settings.SECRET_KEY], list(fallbacks)
+    current = explicit or settings.SECRET_KEY
+    if not isinstance(current, str | bytes):
+        msg = "WINKR_CACHING['SIGNING_KEY'] must be a string or bytes."
+        raise ImproperlyConfigured(msg)
+    return [current], list(fallbacks)
 
 
 def _mac(key: bytes, body: bytes) -> bytes:
@@ -72,16 +77,19 @@ def sign(body: bytes) -> bytes:
 def verify(payload: bytes) -> bytes:
     """The signed body of ``payload``; :class:`UntrustedPayload` unless a known key signed it."""
     if not isinstance(payload, bytes | bytearray | memoryview) or len(payload) <= 1 + MAC_SIZE:
-        raise UntrustedPayload("missing")
+        msg = "missing"
+        raise UntrustedPayload(msg)
     payload = bytes(payload)
     if payload[:1] != VERSION:
-        raise UntrustedPayload("missing")
+        msg = "missing"
+        raise UntrustedPayload(msg)
     mac, body = payload[1:1 + MAC_SIZE], payload[1 + MAC_SIZE:]
     current, fallbacks = signing_secrets()
     for secret in (*current, *fallbacks):
         if hmac.compare_digest(mac, _mac(derive_key(secret), body)):
             return body
-    raise UntrustedPayload("bad")
+    msg = "bad"
+    raise UntrustedPayload(msg)
 
 
 class SignedPickleSerializer(PickleSerializer):

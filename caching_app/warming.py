@@ -35,5 +35,6 @@ def get_warmers() -> dict[str, Warmer]:
     """Configured warmers by kind, instantiated; ImproperlyConfigured names a bad entry."""
     configured = caching_settings.WARMERS  # imported by the settings object
     if not isinstance(configured, dict):
-        raise ImproperlyConfigured("WINKR_CACHING['WARMERS'] must be a dict of kind -> dotted path.")
+        msg = "WINKR_CACHING['WARMERS'] must be a dict of kind -> dotted path."
+        raise ImproperlyConfigured(msg)
     return {kind: warmer_class() for kind, warmer_class in configured.items()}

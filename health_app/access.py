@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -52,7 +52,9 @@ class AnonymousOnFailure(BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        # DRF's settings object imports the dotted paths; its stubs type the raw setting (strings).
+        classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+        for cls in classes:
             try:
                 result = cls().authenticate(request)
             except APIException:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
 from caching_app.foundation.settings import AppSettings
+
+if TYPE_CHECKING:
+    from .components.base import HealthCheck
 
 HEALTH_DEFAULTS: dict[str, Any] = {
     # Bearer token that may read component details and metrics (env HEALTH_TOKEN). None: staff only.
@@ -41,7 +44,7 @@ HEALTH_DEFAULTS: dict[str, Any] = {
 health_settings = AppSettings("WINKR_HEALTH", HEALTH_DEFAULTS, import_strings=("CHECKS", "READINESS_CHECKS"))
 
 
-def import_checks(key: str) -> list[type]:
+def import_checks(key: str) -> list[type[HealthCheck]]:
     """The HealthCheck classes listed in ``WINKR_HEALTH[key]`` (imported by the settings object).
 
     Each must be a HealthCheck subclass with a name, and no name may appear twice; the
@@ -51,15 +54,16 @@ def import_checks(key: str) -> list[type]:
 
     raw = health_settings.user_settings.get(key, HEALTH_DEFAULTS[key])
     if isinstance(raw, str) or not isinstance(raw, list | tuple):
-        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {raw!r}.")
+        msg = f"WINKR_HEALTH[{key!r}] must be a list of dotted paths, not {raw!r}."
+        raise ImproperlyConfigured(msg)
     classes = list(getattr(health_settings, key))
     for index, cls in enumerate(classes):
         if not (isinstance(cls, type) and issubclass(cls, HealthCheck)) or not cls.name:
-            raise ImproperlyConfigured(
-                f"WINKR_HEALTH[{key!r}][{index}] {raw[index]!r} is not a HealthCheck subclass with a name."
-            )
+            msg = f"WINKR_HEALTH[{key!r}][{index}] {raw[index]!r} is not a HealthCheck subclass with a name."
+            raise ImproperlyConfigured(msg)
     names = [cls.name for cls in classes]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ImproperlyConfigured(f"WINKR_HEALTH[{key!r}] lists the component name(s) {duplicates} twice.")
+        msg = f"WINKR_HEALTH[{key!r}] lists the component name(s) {duplicates} twice."
+        raise ImproperlyConfigured(msg)
     return classes

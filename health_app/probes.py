@@ -13,6 +13,8 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from caching_app.foundation.connections import build_sync_client, redis_connections
 
 from .conf import health_settings
@@ -55,7 +57,7 @@ class ProbeClients:
 def _close(client: Any) -> None:
     try:
         client.close()
-    except Exception:  # noqa: S110 - a dead pool must not break the probe that replaces it
+    except (RedisError, OSError):  # noqa: S110 - a dead pool must not break the probe that replaces it
         pass
 
 

@@ -32,7 +32,7 @@ def _spawn(func: Callable[[], Any], name: str) -> tuple[threading.Thread, dict[s
     def target() -> None:
         try:
             outcome["value"] = func()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, which reports or re-raises it
             outcome["error"] = exc
         finally:
             connections.close_all()  # this thread's own DB connections, if the check opened any
@@ -47,7 +47,8 @@ def call_with_deadline(func: Callable[[], T], timeout: float, name: str = "call"
     thread, outcome = _spawn(func, name)
     thread.join(timeout)
     if thread.is_alive():
-        raise TimeoutError(f"no answer within {timeout:g}s")
+        msg = f"no answer within {timeout:g}s"
+        raise TimeoutError(msg)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -59,7 +59,7 @@ class SingleFlight(Generic[T]):
         else:
             try:
                 flight.value = self._compute()
-            except BaseException as exc:  # handed to every waiter, then raised in each
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiter, then raised in each
                 flight.error = exc
             with self._lock:
                 if flight.error is None:

@@ -67,7 +67,8 @@ class ComponentHealthView(HealthAPIView):
 
     def get(self, request: Request, component: str) -> Response:
         if component not in check_names():
-            raise Http404(f"No health component {component!r} is configured in WINKR_HEALTH['CHECKS'].")
+            msg = f"No health component {component!r} is configured in WINKR_HEALTH['CHECKS']."
+            raise Http404(msg)
         report = health_report([component])
         result = report["components"][component]
         body = {"component": component, "timestamp": report["timestamp"], **result}

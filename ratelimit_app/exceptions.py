@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, Throttled
@@ -28,11 +30,12 @@ class RateLimitExceeded(Throttled):
         )
         APIException.__init__(self, message, "throttled")
         # Set after __init__, which would turn the numbers into strings.
-        self.detail = {
+        body: dict[str, Any] = {
             "type": QUOTA_EXCEEDED, "title": QUOTA_EXCEEDED_TITLE, "status": self.status_code,
             "detail": self.detail, "violated-policies": violated_policies or [scope],
             "code": "throttled", "scope": scope, "rate": rate, "retry_after": wait,
         }
+        self.detail = body  # numbers stay numbers in the JSON body (DRF's renderer takes any JSON)
 
 
 class RateLimitUnavailable(APIException):

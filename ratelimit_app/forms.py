@@ -44,7 +44,9 @@ def _posted_username(request: HttpRequest) -> Any:
 
 
 def _refusal(exc: APIException) -> JsonResponse:
-    detail = exc.detail if isinstance(exc.detail, dict) else {"detail": str(exc.detail), "code": exc.default_code}
+    detail: dict[str, Any] = {"detail": str(exc.detail), "code": exc.default_code}
+    if isinstance(exc.detail, dict):
+        detail = dict(exc.detail)
     response = JsonResponse(detail, status=exc.status_code, json_dumps_params={"default": str})
     wait = getattr(exc, "wait", None)
     if wait:
@@ -84,6 +86,9 @@ class ThrottledAdminSite(AdminSite):
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return throttle_password_form(super().login)(request, extra_context)
 
-    def password_change(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    # django-stubs says TemplateResponse; Django's own view also redirects (and we answer a JSON 429).
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
         # The old password is checked here: guesses count against the signed-in user's name.
         return throttle_password_form(super().password_change, _own_username)(request, extra_context)

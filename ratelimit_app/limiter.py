@@ -42,13 +42,17 @@ class RateLimitConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.requests, int) or self.requests < 1:
-            raise ValueError(f"RateLimitConfig.requests must be a positive integer, not {self.requests!r}.")
+            msg = f"RateLimitConfig.requests must be a positive integer, not {self.requests!r}."
+            raise ValueError(msg)
         if not isinstance(self.window, int | float) or self.window < 0.001:
-            raise ValueError(f"RateLimitConfig.window must be a positive number of seconds, not {self.window!r}.")
+            msg = f"RateLimitConfig.window must be a positive number of seconds, not {self.window!r}."
+            raise ValueError(msg)
         if self.key_type not in KEY_TYPES:
-            raise ValueError(f"RateLimitConfig.key_type must be one of {KEY_TYPES}, not {self.key_type!r}.")
+            msg = f"RateLimitConfig.key_type must be one of {KEY_TYPES}, not {self.key_type!r}."
+            raise ValueError(msg)
         if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"RateLimitConfig.algorithm must be one of {ALGORITHMS}, not {self.algorithm!r}.")
+            msg = f"RateLimitConfig.algorithm must be one of {ALGORITHMS}, not {self.algorithm!r}."
+            raise ValueError(msg)
 
     @property
     def window_ms(self) -> int:
@@ -124,11 +128,13 @@ class RateLimitDecision:
 
 def _validate(configs: Sequence[RateLimitConfig]) -> None:
     if not configs:
-        raise ValueError("At least one RateLimitConfig is needed.")
+        msg = "At least one RateLimitConfig is needed."
+        raise ValueError(msg)
     first = configs[0]
     for config in configs[1:]:
         if (config.endpoint, config.key_type, config.algorithm) != (first.endpoint, first.key_type, first.algorithm):
-            raise ValueError("Limits checked together must share endpoint, key_type and algorithm.")
+            msg = "Limits checked together must share endpoint, key_type and algorithm."
+            raise ValueError(msg)
 
 
 def _client(client: Any | None) -> Any:

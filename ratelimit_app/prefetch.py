@@ -55,6 +55,8 @@ class ThrottlePrefetch:
 
     def receive(self, replies: list[Any]) -> None:
         reply = replies[0]
+        if self.token is None:  # receive() follows queue(), which set it
+            return
         if isinstance(reply, BaseException):  # NOSCRIPT, or an error inside the script: nothing counted
             logger.debug("Prefetched throttle check of %r not used: %r", self.scope, reply)
             return
@@ -67,25 +69,29 @@ class ThrottlePrefetch:
         self.taken = True
         return self.decision
 
-    @property
-    def unused_slot(self) -> bool:
-        return not self.taken and self.decision is not None and self.decision.token is not None
+    def unused_token(self) -> str | None:
+        """The token of a slot the prefetch took and no throttle used (None if there is none)."""
+        if self.taken or self.decision is None:
+            return None
+        return self.decision.token
 
     def finish(self) -> None:
         """The request is over: give back a slot no throttle used (sync)."""
-        if self.unused_slot:
+        token = self.unused_token()
+        if token is not None:
             self.taken = True
             try:
-                release_rate_limit(self.configs, self.key, self.decision.token)
+                release_rate_limit(self.configs, self.key, token)
             except RedisError as exc:
                 logger.warning("Could not give back an unused %r throttle slot: %s", self.scope, exc)
 
     async def afinish(self) -> None:
         """Async twin of :meth:`finish`."""
-        if self.unused_slot:
+        token = self.unused_token()
+        if token is not None:
             self.taken = True
             try:
-                await arelease_rate_limit(self.configs, self.key, self.decision.token)
+                await arelease_rate_limit(self.configs, self.key, token)
             except RedisError as exc:
                 logger.warning("Could not give back an unused %r throttle slot: %s", self.scope, exc)
 

@@ -38,33 +38,39 @@ class Rate:
 def parse_rate(text: str) -> Rate:
     """``"100/min"``, ``"5/15m"``, ``"10/s"``, ``"1000/day"``, ``"3/2h"`` -> :class:`Rate`."""
     if not isinstance(text, str):
-        raise InvalidRate(f"A rate must be a string like '100/min', not {type(text).__name__}.")
+        msg = f"A rate must be a string like '100/min', not {type(text).__name__}."
+        raise InvalidRate(msg)
     match = _RATE.match(text)
     if not match:
-        raise InvalidRate(f"Invalid rate {text!r}: expected '<requests>/<window>', e.g. '100/min', '5/15m', '10/s'.")
+        msg = f"Invalid rate {text!r}: expected '<requests>/<window>', e.g. '100/min', '5/15m', '10/s'."
+        raise InvalidRate(msg)
     unit = match["unit"].lower()
     if unit not in UNITS:
-        raise InvalidRate(
-            f"Invalid rate {text!r}: unknown unit {match['unit']!r} (use s, m/min, h/hour or d/day)."
-        )
+        msg = f"Invalid rate {text!r}: unknown unit {match['unit']!r} (use s, m/min, h/hour or d/day)."
+        raise InvalidRate(msg)
     count = int(match["count"]) if match["count"] else 1
     requests = int(match["requests"])
     if requests < 1:
-        raise InvalidRate(f"Invalid rate {text!r}: the number of requests must be at least 1.")
+        msg = f"Invalid rate {text!r}: the number of requests must be at least 1."
+        raise InvalidRate(msg)
     if count < 1:
-        raise InvalidRate(f"Invalid rate {text!r}: the window must be at least 1 {unit}.")
+        msg = f"Invalid rate {text!r}: the window must be at least 1 {unit}."
+        raise InvalidRate(msg)
     return Rate(requests=requests, window=count * UNITS[unit], text=text.strip())
 
 
 def parse_rates(value: str | list[str] | tuple[str, ...]) -> tuple[Rate, ...]:
     """One rate or several (``["10/s", "1000/day"]`` or ``"10/s,1000/day"``): burst and sustained limits."""
     if not isinstance(value, str | list | tuple):
-        raise InvalidRate(f"Rates must be a string or a list of strings, not {type(value).__name__}.")
+        msg = f"Rates must be a string or a list of strings, not {type(value).__name__}."
+        raise InvalidRate(msg)
     items = value.split(",") if isinstance(value, str) else list(value)
     for item in items:
         if not isinstance(item, str):  # parse_rate is cached: an unhashable item would raise TypeError there
-            raise InvalidRate(f"A rate must be a string like '100/min', not {type(item).__name__}.")
+            msg = f"A rate must be a string like '100/min', not {type(item).__name__}."
+            raise InvalidRate(msg)
     rates = tuple(parse_rate(item.strip()) for item in items if item.strip())
     if not rates:
-        raise InvalidRate("Give at least one rate, e.g. '100/min'.")
+        msg = "Give at least one rate, e.g. '100/min'."
+        raise InvalidRate(msg)
     return rates

@@ -57,15 +57,15 @@ def rates_for_scope(scope: str) -> tuple[Rate, ...] | None:
     elif scope in (api_settings.DEFAULT_THROTTLE_RATES or {}):
         value, source = api_settings.DEFAULT_THROTTLE_RATES[scope], f"DEFAULT_THROTTLE_RATES[{scope!r}]"
     else:
-        raise ImproperlyConfigured(
-            f"No rate set for throttle scope {scope!r}: add it to WINKR_RATELIMIT['RATES'] (e.g. '100/min')."
-        )
+        msg = f"No rate set for throttle scope {scope!r}: add it to WINKR_RATELIMIT['RATES'] (e.g. '100/min')."
+        raise ImproperlyConfigured(msg)
     if value is None:
         return None
     try:
         return parse_rates(value)
     except InvalidRate as exc:
-        raise ImproperlyConfigured(f"{source}: {exc}") from exc
+        msg = f"{source}: {exc}"
+        raise ImproperlyConfigured(msg) from exc
 
 
 def configs_for_scope(scope: str, key_type: str) -> tuple[RateLimitConfig, ...] | None:
@@ -102,7 +102,8 @@ class RedisRateThrottle(BaseThrottle):
 
     def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
         """``(key_type, key)`` to count this request under, or ``None`` to not throttle it."""
-        raise NotImplementedError(".get_rate_key() must be overridden")
+        msg = ".get_rate_key() must be overridden"
+        raise NotImplementedError(msg)
 
     # --- DRF throttle API ----------------------------------------------------------------
     def allow_request(self, request: Any, view: Any) -> bool:
@@ -247,8 +248,9 @@ class LoginRateThrottle(RedisRateThrottle):
         data = getattr(request, "data", None)
         if data is None:  # a Django form view (the admin login), not a DRF request
             data = getattr(request, "POST", None)
-        value = data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, "") if hasattr(data, "get") else ""
-        return login_username(value)
+        if data is None or not hasattr(data, "get"):
+            return login_username("")
+        return login_username(data.get(ratelimit_settings.LOGIN_USERNAME_FIELD, ""))
 
     @classmethod
     def make_key(cls, ip: str, username: str) -> str:

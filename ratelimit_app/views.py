@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from redis.exceptions import RedisError
@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from .client_ip import get_client_ip
@@ -41,13 +42,15 @@ class RateLimitStatusView(APIView):
     }))
     def get(self, request: Request) -> Response:
         limits: list[dict[str, Any]] = []
-        for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:  # DRF's settings import them
+        # DRF's settings object imports the dotted paths; its stubs type the raw setting (strings).
+        for throttle_class in cast("list[type[BaseThrottle]]", api_settings.DEFAULT_THROTTLE_CLASSES):
             if not issubclass(throttle_class, RedisRateThrottle):
                 continue
             try:
                 peeked = throttle_class().peek(request, self)
             except RedisError as exc:
-                raise RateLimitUnavailable("status") from exc
+                msg = "status"
+                raise RateLimitUnavailable(msg) from exc
             if peeked is None:
                 continue
             scope, decision = peeked

@@ -27,41 +27,53 @@ def check_realtime_settings(app_configs: Any = None, **kwargs: Any) -> list:
         errors += unknown_alias_errors("CHANNEL_LAYERS['default']['CONFIG']['aliases']",
                                        (layer.get("CONFIG") or {}).get("aliases", ["state"]), "winkr_realtime.E008")
     errors += unknown_key_errors(realtime_settings, "winkr_realtime.E001")
-    for key in POSITIVE_INTS:
-        value = getattr(realtime_settings, key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
-                                id="winkr_realtime.E002"))
+    errors += _number_errors()
     for key in REALTIME_IMPORT_STRINGS:
         try:
             getattr(realtime_settings, key)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="winkr_realtime.E003"))
-    cache_ttl = realtime_settings.RECIPIENT_CACHE_TTL
-    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
-        errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
-                            id="winkr_realtime.E007"))
-    rate = realtime_settings.CHAT_RATE_LIMIT
-    if not (isinstance(rate, dict) and all(isinstance(rate.get(k), int) and rate[k] > 0
-                                           for k in ("requests", "window"))):
-        errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
-                            id="winkr_realtime.E004"))
-    frames = realtime_settings.FRAME_RATE_LIMIT
-    if not (isinstance(frames, dict) and all(isinstance(frames.get(k), int) and frames[k] > 0
-                                             for k in ("frames", "window"))):
-        errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
-                            id="winkr_realtime.E009"))
-    ttl = realtime_settings.PRESENCE_TTL
-    beat = realtime_settings.HEARTBEAT_INTERVAL
-    if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
-        errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
-                            "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))
+    errors += _rate_limit_errors()
     layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get("default")
     if not layer:
         errors.append(Error("CHANNEL_LAYERS['default'] is not configured; chat and notifications need it.",
                             id="winkr_realtime.E006"))
     else:
         errors += layer_mode_errors(layer)
+    return errors
+
+
+def _number_errors() -> list:
+    """Positive sizes and TTLs, the recipient cache TTL, and the heartbeat shorter than the presence TTL."""
+    errors = []
+    for key in POSITIVE_INTS:
+        value = getattr(realtime_settings, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            errors.append(Error(f"WINKR_REALTIME[{key!r}] must be a positive number, got {value!r}.",
+                                id="winkr_realtime.E002"))
+    cache_ttl = realtime_settings.RECIPIENT_CACHE_TTL
+    if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
+        errors.append(Error(f"WINKR_REALTIME['RECIPIENT_CACHE_TTL'] must be a number >= 0, got {cache_ttl!r}.",
+                            id="winkr_realtime.E007"))
+    ttl, beat = realtime_settings.PRESENCE_TTL, realtime_settings.HEARTBEAT_INTERVAL
+    if isinstance(ttl, int | float) and isinstance(beat, int | float) and beat >= ttl:
+        errors.append(Error("WINKR_REALTIME['HEARTBEAT_INTERVAL'] must be shorter than 'PRESENCE_TTL', or open "
+                            "sockets flicker offline between heartbeats.", id="winkr_realtime.E005"))
+    return errors
+
+
+def _positive_ints(value: Any, keys: tuple[str, ...]) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(k), int) and value[k] > 0 for k in keys)
+
+
+def _rate_limit_errors() -> list:
+    errors = []
+    if not _positive_ints(realtime_settings.CHAT_RATE_LIMIT, ("requests", "window")):
+        errors.append(Error("WINKR_REALTIME['CHAT_RATE_LIMIT'] must be {'requests': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E004"))
+    if not _positive_ints(realtime_settings.FRAME_RATE_LIMIT, ("frames", "window")):
+        errors.append(Error("WINKR_REALTIME['FRAME_RATE_LIMIT'] must be {'frames': int > 0, 'window': int > 0}.",
+                            id="winkr_realtime.E009"))
     return errors
 
 

@@ -94,45 +94,51 @@ class _NodeSubscriber:
 
     async def read(self) -> None:
         while True:
-            try:
-                message = await self.pubsub.get_message(timeout=READ_WAIT)
-            except LINK_ERRORS as exc:
-                # redis-py already retried reconnecting to this node: its slots may have a new owner.
-                logger.log(logging.DEBUG if self.down else logging.WARNING,
-                           "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
-                self.down = True
-                await self.owner.rehome(self, list(self.names))
-                if not self.names:
-                    return
-                continue
-            except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
-                logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
-                await self.owner.rehome(self, list(self.names))
-                if not self.names:
-                    return
-                continue
-            except Exception:  # a bug must not silence this node's channels for good
-                logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
-                await asyncio.sleep(READ_WAIT)
-                continue
-            self.down = False
-            if message is None:
-                continue
-            kind = message["type"]
-            name = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
-            if kind == "smessage":
-                self.owner.on_message(name, message["data"])
-            elif kind == "sunsubscribe":
-                if self.leaving[name] > 0:
-                    self.leaving[name] -= 1
-                    if not self.leaving[name]:
-                        del self.leaving[name]
-                elif name in self.names:
-                    # Not asked for: the server dropped us because the slot moved to another shard.
-                    _forget_locally(self.pubsub, name)
-                    await self.owner.rehome(self, [name])
-                    if not self.names:
-                        return
+            message, rehomed = await self._receive()
+            if rehomed and not self.names:
+                return
+            if message is not None and await self._handle(message) and not self.names:
+                return
+
+    async def _receive(self) -> tuple[dict[str, Any] | None, bool]:
+        """The next message (None after a wait or a lost link), and whether this node's channels were re-homed."""
+        try:
+            message = await self.pubsub.get_message(timeout=READ_WAIT)
+        except LINK_ERRORS as exc:
+            # redis-py already retried reconnecting to this node: its slots may have a new owner.
+            logger.log(logging.DEBUG if self.down else logging.WARNING,
+                       "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
+            self.down = True
+            await self.owner.rehome(self, list(self.names))
+            return None, True
+        except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
+            logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
+            await self.owner.rehome(self, list(self.names))
+            return None, True
+        except Exception:  # a bug must not silence this node's channels for good
+            logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
+            await asyncio.sleep(READ_WAIT)
+            return None, False
+        self.down = False
+        return message, False
+
+    async def _handle(self, message: dict[str, Any]) -> bool:
+        """Deliver one message; True when it re-homed a channel the server dropped on its own."""
+        kind = message["type"]
+        name = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+        if kind == "smessage":
+            self.owner.on_message(name, message["data"])
+        elif kind == "sunsubscribe":
+            if self.leaving[name] > 0:
+                self.leaving[name] -= 1
+                if not self.leaving[name]:
+                    del self.leaving[name]
+            elif name in self.names:
+                # Not asked for: the server dropped us because the slot moved to another shard.
+                _forget_locally(self.pubsub, name)
+                await self.owner.rehome(self, [name])
+                return True
+        return False
 
     async def close(self) -> None:
         if self.task is not None:
@@ -189,7 +195,7 @@ class ShardedSubscriber:
         async with self.lock:
             node_name = self.home.pop(name, None)
             subscriber = self.nodes.get(node_name) if node_name else None
-            if subscriber is not None:
+            if subscriber is not None and node_name is not None:
                 await subscriber.sunsubscribe(name)
                 if not subscriber.names:
                     await self.nodes.pop(node_name).close()
@@ -273,9 +279,12 @@ class ClusterLoopLayer(ResubscribeNotices):
     def cluster(self) -> Any:
         client = get_async_redis(self.facade.alias)
         if not hasattr(client, "get_node_from_key"):
-            raise ImproperlyConfigured(
+            msg = (
                 f"realtime_app.cluster_layer.ClusterChannelLayer needs a Redis Cluster alias; "
-                f"WINKR_REDIS[{self.facade.alias!r}] is not one (use realtime_app.layers.RedisPubSubChannelLayer).")
+                f"WINKR_REDIS[{self.facade.alias!r}] is not one (use realtime_app.layers.RedisPubSubChannelLayer)."
+            )
+            raise ImproperlyConfigured(
+                msg)
         return client
 
     @property
@@ -344,8 +353,11 @@ class ClusterLoopLayer(ResubscribeNotices):
         self.facade.require_valid_group_name(group)
         self.facade.require_valid_channel(channel)
         if channel not in self.channels:
-            raise RuntimeError("group_add() takes a channel that exists in-process "
-                               "(self.channel_layer.group_add(group, self.channel_name)).")
+            msg = (
+                "group_add() takes a channel that exists in-process "
+                "(self.channel_layer.group_add(group, self.channel_name))."
+            )
+            raise RuntimeError(msg)
         name = self.group_name(group)
         self.groups.setdefault(name, set()).add(channel)
         await self.subscriber.subscribe(name)
@@ -386,8 +398,11 @@ class ClusterChannelLayer(BaseChannelLayer):
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         aliases = [aliases] if isinstance(aliases, str) else list(aliases)
         if len(aliases) != 1:
-            raise ImproperlyConfigured("ClusterChannelLayer takes exactly one WINKR_REDIS alias: a Redis Cluster "
-                                       "shards by itself.")
+            msg = (
+                "ClusterChannelLayer takes exactly one WINKR_REDIS alias: a Redis Cluster "
+                "shards by itself."
+            )
+            raise ImproperlyConfigured(msg)
         self.alias = aliases[0]
         self.prefix = prefix
         self._serializer = registry.get_serializer(serializer_format,
@@ -453,8 +468,9 @@ def _close_with_loop(facade: ClusterChannelLayer, loop: asyncio.AbstractEventLoo
         if layer is not None and not loop.is_running():
             with contextlib.suppress(Exception):
                 loop.run_until_complete(layer.flush())
-        loop.close = original
+        loop.close = original  # type: ignore[method-assign]  # undo the patch below
         original(*args, **kwargs)
 
-    loop.close = close
+    # Patched on the instance, as channels_redis does: asyncio has no hook for "this loop closes".
+    loop.close = close  # type: ignore[method-assign]
 

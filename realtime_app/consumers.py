@@ -139,29 +139,10 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
     # --- client frames ------------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if self.closing:
+        if self.closing or not await self._within_budget():
             return
-        retry_after = self.budget.take()
-        if retry_after is not None:
-            if self.budget.refused_in_a_row >= int(realtime_settings.FRAME_ABUSE_LIMIT):
-                await self.close_for("frame_rate", "Too many frames.")
-            else:
-                await self.send_error("rate_limited", "Too many frames; slow down.", retry_after=retry_after)
-            return
-        limit = int(realtime_settings.MAX_FRAME_BYTES)
-        if text_data is None:
-            await self.send_error("binary_not_supported", "Send JSON text frames.")
-            return
-        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
-            await self.send_error("frame_too_large", f"Frames are limited to {limit} bytes.")
-            return
-        try:
-            content = json.loads(text_data)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
-            await self.send_error("invalid_json", "The frame is not valid JSON.")
-            return
-        if not isinstance(content, dict):
-            await self.send_error("invalid_frame", "A frame must be a JSON object with a 'type'.")
+        content = await self._parse_frame(text_data)
+        if content is None:
             return
         kind = content.get("type")
         handler = self.frame_handlers.get(kind) if isinstance(kind, str) else None
@@ -176,6 +157,36 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
         except RedisError:
             logger.exception("Redis error handling a %s frame", kind)
             await self.send_error("unavailable", "Storage is unavailable; try again.", client_id=client_id)
+
+    async def _within_budget(self) -> bool:
+        """Take one frame from the budget; over it, answer an error frame (or close a client that keeps going)."""
+        retry_after = self.budget.take()
+        if retry_after is None:
+            return True
+        if self.budget.refused_in_a_row >= int(realtime_settings.FRAME_ABUSE_LIMIT):
+            await self.close_for("frame_rate", "Too many frames.")
+        else:
+            await self.send_error("rate_limited", "Too many frames; slow down.", retry_after=retry_after)
+        return False
+
+    async def _parse_frame(self, text_data: str | None) -> dict[str, Any] | None:
+        """The frame as a JSON object, bounded before parsing; None after answering an error frame."""
+        limit = int(realtime_settings.MAX_FRAME_BYTES)
+        if text_data is None:
+            await self.send_error("binary_not_supported", "Send JSON text frames.")
+            return None
+        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
+            await self.send_error("frame_too_large", f"Frames are limited to {limit} bytes.")
+            return None
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser allows
+            await self.send_error("invalid_json", "The frame is not valid JSON.")
+            return None
+        if not isinstance(content, dict):
+            await self.send_error("invalid_frame", "A frame must be a JSON object with a 'type'.")
+            return None
+        return content
 
     async def handler_failed(self, message: dict[str, Any], exc: Exception) -> None:
         """A bug while handling a client frame: answer an error frame and keep the socket (RevocationMixin
@@ -216,8 +227,8 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
         """Refuse a sync while the previous one's pages have not left this process (the client is not
         reading them): each sync queues up to a page, so without this 200 syncs queue 200 pages."""
         if self.sync_end is not None and not self.outgoing.delivered(self.sync_end):
-            raise InvalidInput("The previous sync is still being delivered; read it first.",
-                               code="sync_in_progress")
+            msg = "The previous sync is still being delivered; read it first."
+            raise InvalidInput(msg, code="sync_in_progress")
 
     async def end_sync(self, synced: dict[str, Any]) -> None:
         await self.send_json(synced)
@@ -253,7 +264,8 @@ class ChatConsumer(ChatResume, RealtimeConsumer):
     async def frame_chat_message(self, content: dict) -> None:
         for name in ("to", "text"):
             if name not in content:
-                raise InvalidInput(f"'{name}' is required.", code="missing_field")
+                msg = f"'{name}' is required."
+                raise InvalidInput(msg, code="missing_field")
         client_id = content.get("client_id")
         message = await asend_message(self.user, content["to"], content["text"], client_id=client_id,
                                       exclude_channel=self.channel_name)
@@ -265,7 +277,8 @@ class ChatConsumer(ChatResume, RealtimeConsumer):
 
     async def frame_chat_sync(self, content: dict) -> None:
         if "since" not in content:
-            raise InvalidInput("'since' is required.", code="missing_field")
+            msg = "'since' is required."
+            raise InvalidInput(msg, code="missing_field")
         await self.replay(content["since"], content.get("with"))
 
     async def replay(self, since: object, with_user: object | None) -> None:
@@ -321,7 +334,8 @@ class NotificationConsumer(NotificationResume, RealtimeConsumer):
 
     async def frame_notification_sync(self, content: dict) -> None:
         if "since" not in content:
-            raise InvalidInput("'since' is required.", code="missing_field")
+            msg = "'since' is required."
+            raise InvalidInput(msg, code="missing_field")
         await self.replay(content["since"])
 
     async def replay(self, since: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RealtimeError(Exception):
     """A refusal a client can act on: ``code`` goes into the error frame or the JSON body."""
@@ -17,7 +19,7 @@ class RealtimeError(Exception):
         self.retry_after = retry_after
 
     def as_dict(self) -> dict:
-        body = {"code": self.code, "detail": self.message}
+        body: dict[str, Any] = {"code": self.code, "detail": self.message}
         if self.retry_after is not None:
             body["retry_after"] = round(self.retry_after, 3)
         return body

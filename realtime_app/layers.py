@@ -50,11 +50,12 @@ def host_for_alias(config: RedisAliasConfig, *, pubsub: bool) -> dict[str, Any]:
         }
     if config.mode == "cluster":
         if not pubsub:
-            raise ImproperlyConfigured(
+            msg = (
                 f"WINKR_REDIS[{config.alias!r}] is a Redis Cluster: channels_redis' RedisChannelLayer cannot "
                 "run on Cluster (its Lua scripts touch keys of many slots). Use realtime_app.cluster_layer."
                 "ClusterChannelLayer (sharded pub/sub, REALTIME_CHANNEL_LAYER=cluster)."
             )
+            raise ImproperlyConfigured(msg)
         node = config.cluster_nodes[0] if config.cluster_nodes else None
         host, port = (node.host, node.port) if node else (config.host, config.port)
         return {"address": f"{config.scheme}://{host}:{port}/0", **common}
@@ -65,7 +66,8 @@ def host_for_alias(config: RedisAliasConfig, *, pubsub: bool) -> dict[str, Any]:
 
 def hosts_for_aliases(aliases: Any, *, pubsub: bool) -> list[dict[str, Any]]:
     if isinstance(aliases, str) or not aliases:
-        raise ImproperlyConfigured("CHANNEL_LAYERS CONFIG 'aliases' must be a non-empty list of WINKR_REDIS aliases.")
+        msg = "CHANNEL_LAYERS CONFIG 'aliases' must be a non-empty list of WINKR_REDIS aliases."
+        raise ImproperlyConfigured(msg)
     return [host_for_alias(redis_connections.config(alias), pubsub=pubsub) for alias in aliases]
 
 
@@ -87,7 +89,7 @@ class _NoticingLoopLayer(ResubscribeNotices, RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resubscribe_listeners: set[str] = set()
-        self._shards = [_NoticingShardConnection(shard.host, self) for shard in self._shards]
+        self._shards: list[Any] = [_NoticingShardConnection(shard.host, self) for shard in self._shards]
 
     def serialize(self, message: dict) -> bytes:
         return self.channel_layer.serialize(message)

@@ -58,7 +58,8 @@ class PubSubService:
             sender = await database_sync_to_async(
                 lambda: get_user_model()._default_manager.filter(pk=pk, is_active=True).first())()
             if sender is None:
-                raise InvalidInput("No such sender.", code="invalid_sender")
+                msg = "No such sender."
+                raise InvalidInput(msg, code="invalid_sender")
         return await chat.asend_message(sender, recipient_id, text)
 
     async def publish_notification(self, user_id: object, kind: str, title: str, data: Any = None

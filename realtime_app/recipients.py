@@ -88,14 +88,17 @@ def integer_user_ids() -> bool:
 def clean_user_id(value: object, field: str = "to") -> Any:
     """A user primary key from client input, or :class:`InvalidInput`."""
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
-        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient")
+        msg = f"'{field}' must be a user id."
+        raise InvalidInput(msg, code="invalid_recipient")
     if integer_user_ids() and not (isinstance(value, int) and 0 <= value <= MAX_INTEGER_ID
                                    or isinstance(value, str) and INTEGER_ID.fullmatch(value)):
-        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient")
+        msg = f"'{field}' must be a user id."
+        raise InvalidInput(msg, code="invalid_recipient")
     try:
         return get_user_model()._meta.pk.to_python(value)
     except (ValidationError, ValueError, TypeError, OverflowError):
-        raise InvalidInput(f"'{field}' must be a user id.", code="invalid_recipient") from None
+        msg = f"'{field}' must be a user id."
+        raise InvalidInput(msg, code="invalid_recipient") from None
 
 
 def checked_recipient(sender: Any, recipient_id: object) -> tuple[str, bool]:
@@ -103,7 +106,8 @@ def checked_recipient(sender: Any, recipient_id: object) -> tuple[str, bool]:
     ``(pk, False)`` and the caller must run :func:`load_recipient`. Raises on malformed or self ids."""
     recipient_pk = str(clean_user_id(recipient_id))
     if recipient_pk == str(sender.pk):
-        raise NotAllowed("You cannot message yourself.", code="invalid_recipient")
+        msg = "You cannot message yourself."
+        raise NotAllowed(msg, code="invalid_recipient")
     policy = realtime_settings.SEND_POLICY
     return recipient_pk, allowed_recipients.contains(policy, str(sender.pk), recipient_pk)
 
@@ -113,9 +117,11 @@ def load_recipient(sender: Any, recipient_pk: str) -> str:
     policy = realtime_settings.SEND_POLICY
     recipient = get_user_model()._default_manager.filter(pk=recipient_pk, is_active=True).first()
     if recipient is None:
-        raise RecipientNotFound("No such user.")
+        msg = "No such user."
+        raise RecipientNotFound(msg)
     if not policy(sender, recipient):
-        raise NotAllowed("You may not message this user.")
+        msg = "You may not message this user."
+        raise NotAllowed(msg)
     allowed_recipients.remember(policy, str(sender.pk), str(recipient.pk),
                                 float(realtime_settings.RECIPIENT_CACHE_TTL))
     return str(recipient.pk)

@@ -52,7 +52,8 @@ class ResubscribeNotices:
         """Ask for a ``layer.resubscribed`` event on ``channel`` (a channel of this process) after each
         re-established subscription; forgotten with the channel."""
         if channel not in self.channels:
-            raise RuntimeError("add_resubscribe_listener() takes a channel that exists in-process.")
+            msg = "add_resubscribe_listener() takes a channel that exists in-process."
+            raise RuntimeError(msg)
         self.resubscribe_listeners.add(channel)
 
     def notify_resubscribed(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
@@ -54,7 +54,13 @@ class SentIds:
         return key in self.keys
 
 
-class ResumeAfterResubscribe:
+if TYPE_CHECKING:  # the mixin is checked against the consumer it goes in front of
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer as _ConsumerBase
+else:
+    _ConsumerBase = object
+
+
+class ResumeAfterResubscribe(_ConsumerBase):
     """Mixin for a RealtimeConsumer: tracks what the socket sent, replays after a resubscription.
 
     Subclasses name their live event types (``live_events``: event type -> payload key) and implement
@@ -62,6 +68,7 @@ class ResumeAfterResubscribe:
     """
 
     live_events: dict[str, str] = {}
+    user_id: str  # set by the consumer's connect()
 
     def frame_key(self, frame: Any) -> str | None:
         """The identity of a message frame (None for other frames)."""
@@ -85,7 +92,7 @@ class ResumeAfterResubscribe:
         await super().send_json(content, close)
 
     async def dispatch(self, message: dict) -> None:
-        payload = self.live_events.get(message.get("type"))
+        payload = self.live_events.get(str(message.get("type")))
         if payload is not None and self.frame_key(message.get(payload)) in self.sent_ids:
             return  # already sent by a replay after a resubscription
         await super().dispatch(message)
@@ -137,7 +144,7 @@ class NotificationResume(ResumeAfterResubscribe):
         """One replay page; past it, ``notification.synced`` with ``more`` (the client syncs on)."""
         items, lost, more = await anotifications_since(self.user_id, since,
                                                        limit=int(realtime_settings.REPLAY_PAGE_SIZE))
-        frames = [{"type": "notification.resync_required", "since": since}] if lost else []
+        frames: list[dict[str, Any]] = [{"type": "notification.resync_required", "since": since}] if lost else []
         frames += [item.as_frame() for item in items]
         if more:
             frames.append({"type": "notification.synced", "count": len(items), "last_id": items[-1].id, "more": True})

@@ -29,10 +29,12 @@ def parse_stream_id(value: object) -> tuple[int, int]:
     text = value.decode() if isinstance(value, bytes) else str(value)
     match = STREAM_ID.match(text)
     if not match:
-        raise InvalidStreamId(f"{text[:40]!r} is not a stream id (want <milliseconds>-<sequence>)")
+        msg = f"{text[:40]!r} is not a stream id (want <milliseconds>-<sequence>)"
+        raise InvalidStreamId(msg)
     ms, seq = int(match.group(1)), int(match.group(2) or 0)
     if ms > MAX_PART or seq > MAX_PART:
-        raise InvalidStreamId(f"{text[:40]!r} is out of range (each part at most {MAX_PART})")
+        msg = f"{text[:40]!r} is out of range (each part at most {MAX_PART})"
+        raise InvalidStreamId(msg)
     return ms, seq
 
 
@@ -47,15 +49,19 @@ def client_position(value: object, field: str) -> tuple[int, int]:
 
     code = f"invalid_{field}"
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidInput(f"'{field}' must be a stream id.", code=code)
+        msg = f"'{field}' must be a stream id."
+        raise InvalidInput(msg, code=code)
     try:
         position = parse_stream_id(value)
     except InvalidStreamId as exc:
-        raise InvalidInput(f"'{field}': {exc}.", code=code) from None
+        msg = f"'{field}': {exc}."
+        raise InvalidInput(msg, code=code) from None
     if field == "since" and position == LAST_ID:
-        raise InvalidInput(f"'{field}': nothing can come after {format_stream_id(LAST_ID)}.", code=code)
+        msg = f"'{field}': nothing can come after {format_stream_id(LAST_ID)}."
+        raise InvalidInput(msg, code=code)
     if field == "before" and position == FIRST_ID:
-        raise InvalidInput(f"'{field}': nothing can come before 0-0.", code=code)
+        msg = f"'{field}': nothing can come before 0-0."
+        raise InvalidInput(msg, code=code)
     return position
 
 

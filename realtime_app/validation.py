@@ -16,5 +16,6 @@ def require_utf8(text: str, field: str, code: str) -> str:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInput(f"'{field}' is not valid Unicode (lone surrogate).", code=code) from None
+            msg = f"'{field}' is not valid Unicode (lone surrogate)."
+            raise InvalidInput(msg, code=code) from None
     return text

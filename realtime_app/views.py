@@ -36,9 +36,11 @@ def page_size(request: Request, default: int = 50) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput("'limit' must be an integer.", code="invalid_limit") from None
+        msg = "'limit' must be an integer."
+        raise InvalidInput(msg, code="invalid_limit") from None
     if not 1 <= value <= maximum:
-        raise InvalidInput(f"'limit' must be between 1 and {maximum}.", code="invalid_limit")
+        msg = f"'limit' must be between 1 and {maximum}."
+        raise InvalidInput(msg, code="invalid_limit")
     return value
 
 
@@ -56,7 +58,9 @@ class SendMessageSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["text"].max_length = int(realtime_settings.MAX_TEXT_LENGTH)
+        text = fields["text"]
+        assert isinstance(text, serializers.CharField)  # declared above
+        text.max_length = int(realtime_settings.MAX_TEXT_LENGTH)
         return fields
 
 

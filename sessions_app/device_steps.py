@@ -41,13 +41,15 @@ def _tag_of(session_id: object) -> str | None:
 def create(user_id: object, kind: str, session_id: str | None, ip: str | None, user_agent: str | None,
            device: dict | None, ttl: int | None) -> Op:
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        msg = f"kind must be one of {', '.join(KINDS)}, not {kind!r}"
+        raise ValueError(msg)
     uid = str(user_id)
     tag = k.user_tag(uid)
     if session_id is None:
         session_id = k.new_session_id(uid)
     elif _tag_of(session_id) != tag:
-        raise ValueError("session_id must be a session id issued for this user (sessions_app.keys.new_session_id)")
+        msg = "session_id must be a session id issued for this user (sessions_app.keys.new_session_id)"
+        raise ValueError(msg)
     if ttl is None:
         ttl = jwt_session_ttl() if kind == JWT else int(sessions_settings.SESSION_TTL)
     ttl_ms = int(ttl * 1000)

@@ -11,7 +11,8 @@ a non-canonical id is not one we issued it to.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db.models import Field
 
 MAX_USER_ID_LENGTH = 255
 
@@ -24,14 +25,20 @@ def canonical_user_id(value: object, field_name: str | None = None) -> str:
     """``str`` of ``value`` as the user model's field (default: the pk) would write it; raises InvalidUserId
     if ``value`` is not already that text (``"01"``, ``" 1"``, ``"1.0"``, ``True``) or not an id at all."""
     if isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > MAX_USER_ID_LENGTH:
-        raise InvalidUserId(f"{value!r} is not a user id.")
+        msg = f"{value!r} is not a user id."
+        raise InvalidUserId(msg)
     model = get_user_model()
     field = model._meta.get_field(field_name) if field_name else model._meta.pk
+    if not isinstance(field, Field):  # a reverse relation or generic key holds no id
+        msg = f"{field_name!r} is not a concrete field of the user model."
+        raise ImproperlyConfigured(msg)
     text = str(value)
     try:
         python = field.to_python(text)
     except (ValidationError, ValueError, TypeError) as exc:
-        raise InvalidUserId(f"{text!r} is not a user id.") from exc
+        msg = f"{text!r} is not a user id."
+        raise InvalidUserId(msg) from exc
     if python is None or str(python) != text:
-        raise InvalidUserId(f"{text!r} is not the canonical form of a user id (that is {python!r}).")
+        msg = f"{text!r} is not the canonical form of a user id (that is {python!r})."
+        raise InvalidUserId(msg)
     return text

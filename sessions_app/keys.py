@@ -87,12 +87,11 @@ def session_key(session_id: object) -> str | None:
     anything else under its own escaped text as the hash tag (make_key escapes and bounds it,
     so no text can reach another key). None only for a non-string or empty id.
     """
-    parsed = parse_session_id(session_id)
-    if parsed is None or parsed[0] is None:
+    tag, random_part = parse_session_id(session_id) or (None, "")
+    if tag is None:
         if not isinstance(session_id, str) or not session_id:
             return None
         return make_key(NAMESPACE, "s", tag=session_id)
-    tag, random_part = parsed
     # Same text as make_key(NAMESPACE, "s", random_part, tag=tag): the random part is [a-z0-9]
     # (escaping leaves it as is), and the per-user prefix is built by make_key once and reused,
     # because this runs on every request and make_key's escaping costs more than the rest of a load.

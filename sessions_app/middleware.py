@@ -47,7 +47,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         self.process_request(request)
-        response = await self.get_response(request)
+        # async_capable: Django hands this middleware an async get_response (the stubs type both kinds).
+        response = await self.get_response(request)  # type: ignore[misc]
         if self.writes(request):
             return await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
         return self.process_response(request, response)

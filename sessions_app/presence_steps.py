@@ -46,7 +46,8 @@ def is_online(user_id: object) -> Op:
 
 def online_users(offset: int, limit: int) -> Op:
     if not isinstance(offset, int) or not isinstance(limit, int) or offset < 0 or not 0 < limit <= MAX_PAGE:
-        raise ValueError(f"offset must be >= 0 and limit between 1 and {MAX_PAGE}")
+        msg = f"offset must be >= 0 and limit between 1 and {MAX_PAGE}"
+        raise ValueError(msg)
     return (yield from ONLINE.page(offset, limit, now_ms()))
 
 
@@ -61,14 +62,16 @@ def last_seen(user_id: object) -> Op:
 def _connection_member(connection_id: object) -> str:
     text = clean(connection_id, MAX_CONNECTION_ID_LENGTH)
     if not text:
-        raise ValueError("connection_id must be a non-empty string")
+        msg = "connection_id must be a non-empty string"
+        raise ValueError(msg)
     return CONNECTION_PREFIX + text
 
 
 def connection_alive(user_id: object, connection_id: object, ttl: float | None) -> Op:
     ttl = sessions_settings.CONNECTION_TTL if ttl is None else ttl
     if ttl <= 0:
-        raise ValueError("ttl must be positive")
+        msg = "ttl must be positive"
+        raise ValueError(msg)
     uid = str(user_id)
     tag = k.user_tag(uid)
     until = yield Eval("connection_alive", [k.presence_key(tag), k.last_seen_key(tag)],

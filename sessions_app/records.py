@@ -31,8 +31,8 @@ JWT = "jwt"
 KINDS = (COOKIE, JWT)
 
 
-def from_ms(value: object) -> datetime | None:
-    if value in (None, b"", ""):
+def from_ms(value: bytes | str | float | None) -> datetime | None:
+    if value is None or value in (b"", ""):
         return None
     return datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
 
@@ -56,18 +56,20 @@ class DeviceSession:
     expires_at: datetime | None = None
 
     @classmethod
-    def from_redis(cls, session_id: str, values: list, expiry_ms: object = None) -> DeviceSession | None:
+    def from_redis(cls, session_id: str, values: list, expiry_ms: bytes | str | float | None = None
+                   ) -> DeviceSession | None:
         """Build from ``HMGET`` replies of :data:`RECORD_FIELDS`; None if the record is gone."""
         user, kind, created, active, ip, agent, device = values
-        if user is None or created is None:
+        created_at = from_ms(created)
+        if user is None or created_at is None:
             return None
         try:
             device_info = json.loads(device) if device else {}
         except ValueError:
             device_info = {}
         return cls(
-            id=session_id, user_id=text(user), kind=text(kind), created_at=from_ms(created),
-            last_activity=from_ms(active) or from_ms(created), ip=text(ip) or None,
+            id=session_id, user_id=text(user), kind=text(kind), created_at=created_at,
+            last_activity=from_ms(active) or created_at, ip=text(ip) or None,
             user_agent=text(agent) or None, device=device_info if isinstance(device_info, dict) else {},
             expires_at=from_ms(expiry_ms),
         )

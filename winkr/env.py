@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,6 +18,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
@@ -31,7 +36,8 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not a boolean (use true/false).")
+    msg = f"Environment variable {name}={value!r} is not a boolean (use true/false)."
+    raise ImproperlyConfigured(msg)
 
 
 def env_int(name: str, default: int) -> int:
@@ -41,7 +47,8 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"Environment variable {name}={value!r} is not an integer.") from None
+        msg = f"Environment variable {name}={value!r} is not an integer."
+        raise ImproperlyConfigured(msg) from None
 
 
 def env_duration(name: str, default: float) -> float:
@@ -51,9 +58,8 @@ def env_duration(name: str, default: float) -> float:
         return default
     match = _DURATION.match(value)
     if not match:
-        raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a duration (e.g. 30, 250ms, 15m, 2h, 7d)."
-        )
+        msg = f"Environment variable {name}={value!r} is not a duration (e.g. 30, 250ms, 15m, 2h, 7d)."
+        raise ImproperlyConfigured(msg)
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 

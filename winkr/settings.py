@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -18,13 +19,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # --- Core -------------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        msg = (
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
             "(for development, `python3 dev.py run` sets DJANGO_DEBUG=true for you)."
         )
+        raise ImproperlyConfigured(msg)
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -285,7 +287,7 @@ WINKR_JWT = {
 }
 
 # --- DRF -----------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sessions_app.jwt.authentication.RedisJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -354,8 +356,11 @@ _CHANNEL_LAYER_BACKENDS = {
 _CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER",
                          "cluster" if WINKR_REDIS["state"]["MODE"] == "cluster" else "pubsub")
 if _CHANNEL_LAYER not in _CHANNEL_LAYER_BACKENDS:
-    raise ImproperlyConfigured(f"REALTIME_CHANNEL_LAYER must be one of {', '.join(_CHANNEL_LAYER_BACKENDS)}, "
-                               f"got {_CHANNEL_LAYER!r}.")
+    msg = (
+        f"REALTIME_CHANNEL_LAYER must be one of {', '.join(_CHANNEL_LAYER_BACKENDS)}, "
+                               f"got {_CHANNEL_LAYER!r}."
+    )
+    raise ImproperlyConfigured(msg)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": _CHANNEL_LAYER_BACKENDS[_CHANNEL_LAYER],

@@ -42,7 +42,8 @@ class AsgiServer:
     def __init__(self, log_dir: Path, env: dict[str, str], kind: str = "daphne", *,
                  settings_module: str = "bench.settings"):
         if kind not in SERVER_COMMANDS:
-            raise ValueError(f"unknown ASGI server {kind!r}: one of {sorted(SERVER_COMMANDS)}")
+            msg = f"unknown ASGI server {kind!r}: one of {sorted(SERVER_COMMANDS)}"
+            raise ValueError(msg)
         self.kind = kind
         self.port = free_port()
         self.base_dir = Path(log_dir)
@@ -73,14 +74,16 @@ class AsgiServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited: {self.log_path.read_text()[-3000:]}")
+                msg = f"{self.kind} exited: {self.log_path.read_text()[-3000:]}"
+                raise RuntimeError(msg)
             try:
                 urllib.request.urlopen(f"{self.url}/health/liveness", timeout=1)  # noqa: S310 - loopback
                 return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.kind} did not start in time")
+        msg = f"{self.kind} did not start in time"
+        raise RuntimeError(msg)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time so far of the server process and its children (granian's worker runs in one).

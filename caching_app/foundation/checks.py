@@ -79,7 +79,7 @@ def eviction_policy(alias: str) -> str | None:
         return None
     try:
         return client.info("memory").get("maxmemory_policy")
-    except Exception:
+    except (RedisError, OSError):
         return None
     finally:
         client.close()

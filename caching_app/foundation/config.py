@@ -163,13 +163,15 @@ class _Location:
 
 def _options(alias: str, raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ImproperlyConfigured(f"WINKR_REDIS[{alias!r}] must be a dict of options.")
+        msg = f"WINKR_REDIS[{alias!r}] must be a dict of options."
+        raise ImproperlyConfigured(msg)
     unknown = sorted(set(raw) - set(ALIAS_DEFAULTS))
     if unknown:
-        raise ImproperlyConfigured(
+        msg = (
             f"WINKR_REDIS[{alias!r}]: unknown option(s) {', '.join(unknown)}; "
             f"known options are {', '.join(sorted(ALIAS_DEFAULTS))}."
         )
+        raise ImproperlyConfigured(msg)
     return {**ALIAS_DEFAULTS, **raw}
 
 

@@ -176,7 +176,8 @@ class RedisConnections:
         if self._configs is None:
             raw = getattr(settings, "WINKR_REDIS", None) or {}
             if not isinstance(raw, dict):
-                raise ImproperlyConfigured("WINKR_REDIS must be a dict of alias -> options.")
+                msg = "WINKR_REDIS must be a dict of alias -> options."
+                raise ImproperlyConfigured(msg)
             configs = {alias: parse_alias(alias, options) for alias, options in raw.items()}
             for alias in DEFAULT_ALIASES:
                 configs.setdefault(alias, parse_alias(alias, {}))
@@ -187,9 +188,8 @@ class RedisConnections:
         try:
             return self.configs[alias]
         except KeyError:
-            raise ImproperlyConfigured(
-                f"No Redis alias {alias!r} in WINKR_REDIS (known: {', '.join(sorted(self.configs))})."
-            ) from None
+            msg = f"No Redis alias {alias!r} in WINKR_REDIS (known: {', '.join(sorted(self.configs))})."
+            raise ImproperlyConfigured(msg) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.configs)
@@ -228,19 +228,19 @@ class RedisConnections:
         for client in old:
             try:
                 client.close()
-            except Exception:  # noqa: S110 - closing a dead pool must not mask the reset
+            except (redis.RedisError, OSError):  # noqa: S110 - closing a dead pool must not mask the reset
                 pass
 
 
 redis_connections = RedisConnections()
 
 
-def get_redis(alias: str = STATE) -> Any:
+def get_redis(alias: str = STATE) -> redis.Redis | redis.RedisCluster:
     """The shared sync client for ``alias`` (``"state"`` or ``"cache"`` by default)."""
     return redis_connections.get(alias)
 
 
-def get_async_redis(alias: str = STATE) -> Any:
+def get_async_redis(alias: str = STATE) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
     """The ``redis.asyncio`` client for ``alias`` bound to the running event loop."""
     return redis_connections.get_async(alias)
 
@@ -253,7 +253,7 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         from asgiref.local import Local
         from django.core.cache import caches
 
-        caches._connections = Local(caches.thread_critical)
+        caches._connections = Local(caches.thread_critical)  # type: ignore[attr-defined]  # private, not stubbed
 
 
 setting_changed.connect(_on_setting_changed, weak=False)

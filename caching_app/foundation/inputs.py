@@ -104,8 +104,8 @@ def reject_unencodable(value: Any) -> None:
     from django.core.exceptions import ValidationError
 
     if find_unencodable(value) is not None:
-        raise ValidationError("This text contains a lone UTF-16 surrogate: it is not valid Unicode.",
-                              code="invalid_text")
+        msg = "This text contains a lone UTF-16 surrogate: it is not valid Unicode."
+        raise ValidationError(msg, code="invalid_text")
 
 
 def text_key(value: str) -> str:

@@ -32,7 +32,8 @@ class AppSettings:
     def user_settings(self) -> Mapping[str, Any]:
         value = getattr(settings, self.setting_name, None) or {}
         if not isinstance(value, Mapping):
-            raise ImproperlyConfigured(f"{self.setting_name} must be a dict, not {type(value).__name__}.")
+            msg = f"{self.setting_name} must be a dict, not {type(value).__name__}."
+            raise ImproperlyConfigured(msg)
         return value
 
     def unknown_keys(self) -> list[str]:
@@ -41,7 +42,8 @@ class AppSettings:
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_") or attr not in self.defaults:
-            raise AttributeError(f"Invalid {self.setting_name} setting: {attr!r}")
+            msg = f"Invalid {self.setting_name} setting: {attr!r}"
+            raise AttributeError(msg)
         value = self.user_settings.get(attr, self.defaults[attr])
         if attr in self.import_strings:
             value = self._import(value, f"{self.setting_name}[{attr!r}]")
@@ -61,7 +63,8 @@ class AppSettings:
         try:
             return import_string(value)
         except ImportError as exc:
-            raise ImproperlyConfigured(f"Could not import {value!r} for {where}: {exc}") from exc
+            msg = f"Could not import {value!r} for {where}: {exc}"
+            raise ImproperlyConfigured(msg) from exc
 
     def reload(self) -> None:
         for attr in self._cached:

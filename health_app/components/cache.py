@@ -8,8 +8,8 @@ from typing import Any
 
 from caching_app.foundation.connections import CACHE
 from caching_app.foundation.keys import make_key
+from health_app.probes import get_probe_redis
 
-from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError
 
 PROBE_TTL = 30  # seconds: a probe key left behind by a crash mid-check expires on its own
@@ -20,7 +20,7 @@ class CacheCheck(HealthCheck):
     alias = CACHE
 
     def run(self) -> dict[str, Any]:
-        from ..metrics import cache_summary
+        from health_app.metrics import cache_summary
 
         client = get_probe_redis(self.alias)
         # A fresh random key per probe: concurrent probes (several pods, several processes) never race.
@@ -32,9 +32,11 @@ class CacheCheck(HealthCheck):
         deleted = client.delete(key)
         round_trip_ms = round((perf_counter() - start) * 1000, 3)
         if read_back != value:
-            raise HealthCheckError(f"probe key read back {read_back!r} instead of what was written")
+            msg = f"probe key read back {read_back!r} instead of what was written"
+            raise HealthCheckError(msg)
         if deleted != 1:
-            raise HealthCheckError("probe key could not be deleted")
+            msg = "probe key could not be deleted"
+            raise HealthCheckError(msg)
         info = client.info("stats")
         hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
         return {

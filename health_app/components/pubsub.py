@@ -9,9 +9,9 @@ from typing import Any
 
 from caching_app.foundation.connections import STATE
 from caching_app.foundation.keys import make_key
+from health_app.conf import health_settings
+from health_app.probes import get_probe_redis
 
-from ..conf import health_settings
-from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError
 
 
@@ -20,7 +20,7 @@ class PubSubCheck(HealthCheck):
     alias = STATE  # the channel layer's server
 
     def run(self) -> dict[str, Any]:
-        from ..metrics import pubsub_summary
+        from health_app.metrics import pubsub_summary
 
         client = get_probe_redis(self.alias)
         channel = make_key("health", "pubsub-probe", uuid.uuid4().hex)
@@ -33,7 +33,8 @@ class PubSubCheck(HealthCheck):
             # on different connections, so the server could otherwise see the PUBLISH first.
             deadline = time.monotonic() + wait
             if _next(pubsub, "subscribe", deadline) is None:
-                raise HealthCheckError(f"the subscription was not confirmed within {wait:g}s")
+                msg = f"the subscription was not confirmed within {wait:g}s"
+                raise HealthCheckError(msg)
             start = perf_counter()
             receivers = client.publish(channel, payload)
             message = _next(pubsub, "message", time.monotonic() + wait)
@@ -41,7 +42,8 @@ class PubSubCheck(HealthCheck):
         finally:
             pubsub.close()
         if message is None or message.get("data") != payload:
-            raise HealthCheckError(f"the probe message did not come back within {wait:g}s")
+            msg = f"the probe message did not come back within {wait:g}s"
+            raise HealthCheckError(msg)
         info = client.info("stats")
         return {
             "stats": {

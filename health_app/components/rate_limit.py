@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from caching_app.foundation.connections import STATE
+from health_app.probes import get_probe_redis
 
-from ..probes import get_probe_redis
 from .base import HealthCheck, HealthCheckError
 
 PROBE_ENDPOINT = "__winkr_health__"
@@ -33,7 +33,9 @@ class RateLimitCheck(HealthCheck):
         standard = {"allowed": results[0].allowed, "remaining": results[0].remaining}
         over = {"allowed": results[-1].allowed, "remaining": results[-1].remaining}
         if not results[0].allowed:
-            raise HealthCheckError("the first request on a fresh probe key was rejected")
+            msg = "the first request on a fresh probe key was rejected"
+            raise HealthCheckError(msg)
         if results[-1].allowed:
-            raise HealthCheckError(f"request {self.requests + 1} of a limit of {self.requests} was allowed")
+            msg = f"request {self.requests + 1} of a limit of {self.requests} was allowed"
+            raise HealthCheckError(msg)
         return {"standard_test": standard, "limit_test": over}

@@ -10,9 +10,9 @@ import redis
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import redis_connections
+from health_app.conf import health_settings
+from health_app.probes import get_probe_redis
 
-from ..conf import health_settings
-from ..probes import get_probe_redis
 from .base import DEGRADED, HEALTHY, UNHEALTHY, HealthCheck, worst
 
 CLUSTER_SLOTS = 16384
@@ -40,12 +40,12 @@ def replication_problems(info: dict[str, Any], max_lag: float) -> tuple[dict[str
     problems: list[str] = []
     if info.get("role") == "master":
         master_offset = int(info.get("master_repl_offset", 0))
-        replicas = []
+        replicas: list[dict[str, Any]] = []
         for key in sorted(k for k in info if re.fullmatch(r"slave\d+", k)):
             entry = info[key]
             if not isinstance(entry, dict):
                 continue
-            replica = {
+            replica: dict[str, Any] = {
                 "address": f"{entry.get('ip')}:{entry.get('port')}",
                 "state": entry.get("state"),
                 "lag_seconds": int(entry.get("lag", 0)),
@@ -171,7 +171,7 @@ class RedisCheck(HealthCheck):
     name = "redis"
 
     def run(self) -> dict[str, Any]:
-        from ..metrics import redis_summary
+        from health_app.metrics import redis_summary
 
         stats: dict[str, Any] = {}
         for alias in probe_aliases():

@@ -33,10 +33,9 @@ from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
 from caching_app.foundation.twins import Op, arun, run
-
-from .. import device_steps, keys, scripts, services
-from ..conf import sessions_settings
-from ..metrics import STORE_ERRORS
+from sessions_app import device_steps, keys, scripts, services
+from sessions_app.conf import sessions_settings
+from sessions_app.metrics import STORE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class SessionStore(SessionBase):
     def _decode_data(self, raw: bytes) -> dict:
         try:
             data = self.serializer().loads(raw)
-        except Exception as exc:  # any garbage in Redis: an empty session, as Django's decode() does
+        except Exception as exc:  # noqa: BLE001 - any garbage in Redis is an empty session, as in Django's decode()
             logger.warning("Session data of %s could not be decoded (%s): starting an empty session",
                            type(self).__name__, exc.__class__.__name__)
             return {}
@@ -153,7 +152,8 @@ class SessionStore(SessionBase):
                 continue
             self.modified = True
             return
-        raise RuntimeError("Unable to create a new session key: Redis keeps refusing new keys.")
+        msg = "Unable to create a new session key: Redis keeps refusing new keys."
+        raise RuntimeError(msg)
 
     async def acreate(self) -> None:
         for _ in range(MAX_CREATE_ATTEMPTS):
@@ -164,7 +164,8 @@ class SessionStore(SessionBase):
                 continue
             self.modified = True
             return
-        raise RuntimeError("Unable to create a new session key: Redis keeps refusing new keys.")
+        msg = "Unable to create a new session key: Redis keeps refusing new keys."
+        raise RuntimeError(msg)
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
@@ -271,7 +272,8 @@ class SessionStore(SessionBase):
             if result:
                 break
         else:
-            raise RuntimeError("Unable to create a new session key: Redis keeps refusing new keys.")
+            msg = "Unable to create a new session key: Redis keeps refusing new keys."
+            raise RuntimeError(msg)
         self._session_key = new
         self._session_cache = data
         self.modified = True

@@ -75,7 +75,7 @@ class CheckResult:
     """``reason`` is None when the token is not revoked; ``user_row`` is the cached row (or None)."""
 
     reason: str | None
-    user_row: bytes | None = None
+    user_row: bytes | str | None = None
 
     @property
     def revoked(self) -> bool:
@@ -152,7 +152,7 @@ class TokenBlacklist:
         return keys
 
     @staticmethod
-    def interpret(claims: TokenClaims, values: list[bytes | None], *, with_user: bool) -> CheckResult:
+    def interpret(claims: TokenClaims, values: list[bytes | str | None], *, with_user: bool) -> CheckResult:
         row = values.pop() if with_user else None
         if values[0] is not None:
             return CheckResult("token_revoked", row)
@@ -211,20 +211,24 @@ class TokenBlacklist:
         from rest_framework_simplejwt.state import token_backend
 
         try:
-            return token_backend.decode(raw, verify=True)
+            # simplejwt annotates a Token here, but decodes the encoded string (as its own Token.__init__ does).
+            return token_backend.decode(raw, verify=True)  # type: ignore[arg-type]
         except TokenBackendExpiredToken:
             # Expired tokens need no revocation, but their claims are still read only once the
             # signature is verified (expiry aside), so a forged token can never name a marker.
             try:
                 return pyjwt.decode(
-                    raw, token_backend.get_verifying_key(raw), algorithms=[token_backend.algorithm],
+                    raw, token_backend.get_verifying_key(raw),  # type: ignore[arg-type]  # a string, as decode above
+                    algorithms=[token_backend.algorithm],
                     audience=token_backend.audience, issuer=token_backend.issuer,
                     options={"verify_exp": False, "verify_aud": token_backend.audience is not None},
                 )
             except pyjwt.InvalidTokenError as exc:
-                raise ValueError("Not a valid token signed by this project.") from exc
+                msg = "Not a valid token signed by this project."
+                raise ValueError(msg) from exc
         except TokenBackendError as exc:
-            raise ValueError("Not a valid token signed by this project.") from exc
+            msg = "Not a valid token signed by this project."
+            raise ValueError(msg) from exc
 
     def _resolve(self, token_or_jti: Token | str | bytes, user_id: object | None) -> tuple[str, str, int]:
         payload = self._payload(token_or_jti)
@@ -232,10 +236,12 @@ class TokenBlacklist:
             claims = TokenClaims.from_payload(payload)
             return claims.user_id, claims.jti, claims.remaining_lifetime()
         if user_id is None:
-            raise ValueError("A bare jti needs its user_id: revocation markers are sharded by user.")
+            msg = "A bare jti needs its user_id: revocation markers are sharded by user."
+            raise ValueError(msg)
         jti = token_or_jti.decode() if isinstance(token_or_jti, bytes) else str(token_or_jti)
         if not jti or len(jti) > 255:
-            raise ValueError("A jti is a non-empty string of at most 255 characters.")
+            msg = "A jti is a non-empty string of at most 255 characters."
+            raise ValueError(msg)
         return str(user_id), jti, revocation_ttl()
 
 

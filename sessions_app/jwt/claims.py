@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from rest_framework_simplejwt.settings import api_settings
 
@@ -18,11 +18,16 @@ class MalformedClaims(ValueError):
     """The token verified but lacks a usable user id, jti, sid or iat."""
 
 
+@overload
+def _text(value: Any, name: str, *, required: Literal[True]) -> str: ...
+@overload
+def _text(value: Any, name: str, *, required: bool) -> str | None: ...
 def _text(value: Any, name: str, *, required: bool) -> str | None:
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int) or str(value) == "" or len(str(value)) > 255:
-        raise MalformedClaims(f"Token claim {name!r} is missing or not a short string.")
+        msg = f"Token claim {name!r} is missing or not a short string."
+        raise MalformedClaims(msg)
     return str(value)
 
 
@@ -39,14 +44,17 @@ class TokenClaims:
         iat = payload.get("iat", 0)
         exp = payload.get("exp")
         if isinstance(iat, bool) or not isinstance(iat, int | float):
-            raise MalformedClaims("Token claim 'iat' is not a number.")
+            msg = "Token claim 'iat' is not a number."
+            raise MalformedClaims(msg)
         if exp is not None and (isinstance(exp, bool) or not isinstance(exp, int | float)):
-            raise MalformedClaims("Token claim 'exp' is not a number.")
+            msg = "Token claim 'exp' is not a number."
+            raise MalformedClaims(msg)
         user_id = _text(payload.get(api_settings.USER_ID_CLAIM), api_settings.USER_ID_CLAIM, required=True)
         try:  # every key of the user is built from this text: "01" must not name user 1 with other keys
             user_id = canonical_user_id(user_id, api_settings.USER_ID_FIELD)
         except InvalidUserId as exc:
-            raise MalformedClaims(f"Token claim {api_settings.USER_ID_CLAIM!r} is not a canonical user id.") from exc
+            msg = f"Token claim {api_settings.USER_ID_CLAIM!r} is not a canonical user id."
+            raise MalformedClaims(msg) from exc
         return cls(
             user_id=user_id,
             jti=_text(payload.get(api_settings.JTI_CLAIM), api_settings.JTI_CLAIM, required=True),

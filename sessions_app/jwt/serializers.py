@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MinLengthValidator, RegexValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -38,10 +39,13 @@ class RegisterSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         model = get_user_model()
-        fields["username"].validators.extend(model._meta.get_field(model.USERNAME_FIELD).validators)
+        username_field = model._meta.get_field(model.USERNAME_FIELD)
+        if isinstance(username_field, models.Field):
+            fields["username"].validators.extend(username_field.validators)
         minimum = min_password_length()
-        if minimum:
-            fields["password"].min_length = minimum
+        password = fields["password"]
+        if minimum and isinstance(password, serializers.CharField):
+            password.min_length = minimum
             fields["password"].validators.append(MinLengthValidator(minimum))
         if any(isinstance(v, password_validation.NumericPasswordValidator)
                for v in password_validation.get_default_password_validators()):
@@ -50,8 +54,9 @@ class RegisterSerializer(serializers.Serializer):
 
     def validate_username(self, value: str) -> str:
         if usernames.looks_like_another_script(value):
+            msg = "This username mixes scripts with letters that look like another script's; use one script."
             raise serializers.ValidationError(
-                "This username mixes scripts with letters that look like another script's; use one script.",
+                msg,
                 code="confusable")
         return value
 

@@ -31,12 +31,14 @@ class SessionAccessToken(_PreciseIatMixin, AccessToken):
     """An access token; ``sid`` is copied from its refresh token."""
 
 
-class SessionRefreshToken(_PreciseIatMixin, RefreshToken):
+# simplejwt's own RefreshToken mixes these two for_user signatures; its annotations disagree, not the code.
+class SessionRefreshToken(_PreciseIatMixin, RefreshToken):  # type: ignore[misc]
     access_token_class = SessionAccessToken
 
     @classmethod
     def for_session(cls, user: Any, session_id: str) -> SessionRefreshToken:
         token = cls.for_user(user)
+        assert isinstance(token, cls)  # for_user builds cls (simplejwt annotates its base class)
         token[SESSION_CLAIM] = session_id
         return token
 

@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 from redis.exceptions import RedisError
@@ -76,6 +77,9 @@ def deserialize(row: bytes) -> models.Model | None:
 def _lookup(user_id: str) -> dict[str, Any]:
     model = get_user_model()
     field = model._meta.get_field(api_settings.USER_ID_FIELD)
+    if not isinstance(field, models.Field):  # a reverse relation or generic key holds no id
+        msg = f"USER_ID_FIELD {api_settings.USER_ID_FIELD!r} is not a concrete field of the user model."
+        raise ImproperlyConfigured(msg)
     try:
         value = field.to_python(user_id)
     except ValidationError as exc:
@@ -83,7 +87,7 @@ def _lookup(user_id: str) -> dict[str, Any]:
     return {api_settings.USER_ID_FIELD: value}
 
 
-def fetch_user(user_id: str) -> models.Model:
+def fetch_user(user_id: str) -> AbstractBaseUser:
     """The user from SQL (the miss path)."""
     model = get_user_model()
     try:
@@ -92,7 +96,7 @@ def fetch_user(user_id: str) -> models.Model:
         raise UserNotFound(user_id) from exc
 
 
-async def afetch_user(user_id: str) -> models.Model:
+async def afetch_user(user_id: str) -> AbstractBaseUser:
     model = get_user_model()
     try:
         return await model.objects.aget(**_lookup(user_id))

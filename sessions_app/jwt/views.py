@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import Token
 
 from sessions_app import usernames
 from sessions_app.devices import client_ip, device_sent_by
@@ -46,9 +48,10 @@ class AuthAPIView(APIView):
     authentication classes (as simplejwt's ``TokenViewBase`` does), not DRF's 403.
     """
 
-    redis_unavailable_detail = _("The session store is unavailable; try again shortly.")
+    redis_unavailable_detail = gettext_lazy("The session store is unavailable; try again shortly.")
 
-    def get_authenticate_header(self, request: Request) -> str | None:
+    # DRF's APIView returns None without authenticators too; its stubs say str.
+    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]
         if self.get_authenticators():
             return super().get_authenticate_header(request)
         return JWTAuthentication().authenticate_header(request)
@@ -182,8 +185,9 @@ class MeView(AuthAPIView):
         "id": serializers.IntegerField(), "username": serializers.CharField(),
         "session_id": serializers.CharField(allow_null=True)})})
     def get(self, request: Request) -> Response:
+        token = cast(Token, request.auth)  # RedisJWTAuthentication's access token
         return Response({"id": request.user.pk, "username": request.user.get_username(),
-                         "session_id": request.auth.get(SESSION_CLAIM)})
+                         "session_id": token.get(SESSION_CLAIM)})
 
 
 class LogoutView(AuthAPIView):
@@ -194,11 +198,12 @@ class LogoutView(AuthAPIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        session_id = request.auth.get(SESSION_CLAIM)
+        token = cast(Token, request.auth)  # RedisJWTAuthentication's access token
+        session_id = token.get(SESSION_CLAIM)
         if session_id is not None:
             devices.end(request.user.pk, str(session_id))
         else:  # a token without a device session (issued elsewhere): revoke just this one
-            blacklist.add_token(request.auth)
+            blacklist.add_token(token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

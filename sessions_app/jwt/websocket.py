@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import async_to_sync
@@ -121,7 +121,7 @@ def revocation_groups(scope: dict[str, Any]) -> list[str]:
     elif getattr(scope.get("session"), "session_key", None):
         groups.append(session_group(scope["session"].session_key))
     user = scope.get("user")
-    if getattr(user, "is_authenticated", False):
+    if user is not None and getattr(user, "is_authenticated", False):
         groups.append(user_group(user.pk))
     return groups
 
@@ -135,7 +135,13 @@ class ReauthenticationFailed(Exception):
         self.message = message
 
 
-class RevocationMixin:
+if TYPE_CHECKING:  # the mixin is checked against the consumer it goes in front of
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer as _ConsumerBase
+else:
+    _ConsumerBase = object
+
+
+class RevocationMixin(_ConsumerBase):
     """For ``AsyncWebsocketConsumer`` subclasses: authentication, groups, revocation, expiry and cleanup.
 
     Put it first in the bases. Consumers keep their own ``connect``; call ``self.accept(
@@ -164,7 +170,7 @@ class RevocationMixin:
         heartbeat kept its user online.
         """
         try:
-            await super().__call__(scope, receive, send)  # type: ignore[misc]
+            await super().__call__(scope, receive, send)
         except (RedisError, OSError) as exc:
             logger.warning("WebSocket closed, Redis (channel layer) unavailable: %r", exc)
             if getattr(self, "channel_name", None) is None:  # nothing read from the client yet
@@ -181,7 +187,7 @@ class RevocationMixin:
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         try:
-            await super().dispatch(message)  # type: ignore[misc]
+            await super().dispatch(message)
         except (StopConsumer, RedisError, OSError):
             raise  # StopConsumer ends the socket; Redis failures close with 4013 in __call__
         except Exception as exc:
@@ -198,7 +204,7 @@ class RevocationMixin:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.groups = [*getattr(self, "groups", []), *revocation_groups(self.scope), *self.socket_groups()]
-        await super().websocket_connect(message)  # type: ignore[misc]  # joins self.groups, then connect()
+        await super().websocket_connect(message)  # joins self.groups, then connect()
         # A revocation between the middleware's check and joining the groups sent its event to
         # no one: look once more now that we are listening.
         token = self.scope.get("auth")
@@ -214,7 +220,7 @@ class RevocationMixin:
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         self.accepted = True
-        await super().accept(subprotocol, headers)  # type: ignore[misc]
+        await super().accept(subprotocol, headers)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         # Channels' version stops at the first group_discard error and never calls disconnect(): one
@@ -230,12 +236,12 @@ class RevocationMixin:
         if self.expiry_task is not None:
             self.expiry_task.cancel()
         try:
-            await self.disconnect(code)  # type: ignore[attr-defined]
+            await self.disconnect(code)
         except Exception:
             logger.exception("WebSocket disconnect() failed; leaving its groups anyway")
         for group in getattr(self, "groups", []):
             try:
-                await self.channel_layer.group_discard(group, self.channel_name)  # type: ignore[attr-defined]
+                await self.channel_layer.group_discard(group, self.channel_name)
             except (RedisError, OSError) as exc:
                 logger.warning("Could not leave group %s on disconnect: %r", group, exc)
         self.groups = []
@@ -267,19 +273,25 @@ class RevocationMixin:
         user or session; the socket keeps its current token (and expiry) then.
         """
         if self.scope.get("auth") is None:
-            raise ReauthenticationFailed("not_token_socket", "This socket is not authenticated with a token.")
+            msg = "not_token_socket"
+            raise ReauthenticationFailed(msg, "This socket is not authenticated with a token.")
         if not isinstance(raw, str) or not raw or not raw.isascii() or len(raw) > jwt_settings.MAX_TOKEN_BYTES:
-            raise ReauthenticationFailed("invalid_token", "'token' must be an access token.")
+            msg = "invalid_token"
+            raise ReauthenticationFailed(msg, "'token' must be an access token.")
         try:
             user, token = await aauthenticate_raw(raw)
         except RevocationUnavailable:
-            raise ReauthenticationFailed("unavailable", "Token revocation cannot be checked; try again.") from None
+            msg = "unavailable"
+            raise ReauthenticationFailed(msg, "Token revocation cannot be checked; try again.") from None
         except APIException:
-            raise ReauthenticationFailed("invalid_token", "The token is invalid, expired or revoked.") from None
+            msg = "invalid_token"
+            raise ReauthenticationFailed(msg, "The token is invalid, expired or revoked.") from None
         if str(user.pk) != str(self.scope["user"].pk):
-            raise ReauthenticationFailed("wrong_user", "The token belongs to another user.")
+            msg = "wrong_user"
+            raise ReauthenticationFailed(msg, "The token belongs to another user.")
         if token.get(SESSION_CLAIM) != self.scope.get("jwt_session_id"):
-            raise ReauthenticationFailed("wrong_session", "The token belongs to another device session.")
+            msg = "wrong_session"
+            raise ReauthenticationFailed(msg, "The token belongs to another device session.")
         self.scope["auth"] = token
         self.schedule_expiry(token)
         return int(token["exp"])

@@ -152,7 +152,8 @@ def test_the_signing_key_is_derived_not_the_raw_secret():
 def test_verify_refuses_before_unpickling(monkeypatch):
     # pickle.loads is never reached for an unsigned payload.
     def boom(*args, **kwargs):
-        raise AssertionError("pickle.loads ran on an unsigned payload")
+        msg = "pickle.loads ran on an unsigned payload"
+        raise AssertionError(msg)
 
     monkeypatch.setattr(pickle, "loads", boom)
     serializer = signing.SignedPickleSerializer({})

@@ -22,7 +22,8 @@ def no_thread_hop(monkeypatch):
     """Django's BaseCache a* fallbacks call sync_to_async: make any such call fail the test."""
 
     def refuse(*args, **kwargs):
-        raise AssertionError("a cache method fell back to sync_to_async")
+        msg = "a cache method fell back to sync_to_async"
+        raise AssertionError(msg)
 
     monkeypatch.setattr(django_cache_base, "sync_to_async", refuse)
 

@@ -60,7 +60,8 @@ def test_failed_loader_lets_the_next_caller_compute():
     def failing():
         barrier.wait()
         time.sleep(0.05)
-        raise RuntimeError("db down")
+        msg = "db down"
+        raise RuntimeError(msg)
 
     def first():
         try:

@@ -33,7 +33,8 @@ def test_users_created_any_other_way_get_one_too(django_user_model):
 
 def test_user_and_profile_are_created_together_or_not_at_all(django_user_model, monkeypatch):
     def refuse(*args, **kwargs):
-        raise RuntimeError("profile storage broke")
+        msg = "profile storage broke"
+        raise RuntimeError(msg)
 
     monkeypatch.setattr(Profile.objects, "get_or_create", refuse)
     with pytest.raises(RuntimeError):

@@ -74,7 +74,8 @@ def interpolate(value: str, environ: dict[str, str]) -> str:
             empty = current is None or (op == ":-" and current == "")
             return arg if empty else current
         if op in (":?", "?") and (current is None or (op == ":?" and current == "")):
-            raise KeyError(f"{name}: {arg}")
+            msg = f"{name}: {arg}"
+            raise KeyError(msg)
         return current or ""
 
     parts = value.split("$$")

@@ -33,7 +33,8 @@ def owner_of(cluster, name: str) -> tuple[str, redis.Redis]:
     for node_id, client in nodes.items():
         if slot in _slots_of(client, node_id):
             return node_id, client
-    raise AssertionError(f"no master owns slot {slot}")
+    msg = f"no master owns slot {slot}"
+    raise AssertionError(msg)
 
 
 def _slots_of(client: redis.Redis, node_id: str) -> set[int]:

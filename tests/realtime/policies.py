@@ -17,5 +17,6 @@ def counting_allow(sender, recipient) -> bool:
 def explode_for_carol(sender, recipient) -> bool:
     """A policy with a bug for one recipient: the consumer must answer an error frame, not crash."""
     if recipient.username == "carol":
-        raise RuntimeError("policy bug")
+        msg = "policy bug"
+        raise RuntimeError(msg)
     return True

@@ -35,7 +35,8 @@ def rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    msg = "no VmRSS"
+    raise AssertionError(msg)
 
 
 def metric(server, name: str, **labels: str) -> float:
@@ -54,7 +55,8 @@ async def wait_for(predicate, what: str, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            msg = f"timed out waiting for {what}"
+            raise AssertionError(msg)
         await asyncio.sleep(0.05)
 
 

@@ -78,7 +78,8 @@ def drive_until_healthy(client, alice, bob_id, timeout: float = 40.0) -> tuple[C
         if all(200 <= status < 300 for _, status, _ in outcomes):
             return seen, time.monotonic() - started
         if time.monotonic() - started > timeout:
-            raise AssertionError(f"no fully successful round within {timeout}s: {outcomes}")
+            msg = f"no fully successful round within {timeout}s: {outcomes}"
+            raise AssertionError(msg)
         time.sleep(0.1)
 
 
@@ -103,7 +104,8 @@ def wait_replicated(primary_port: int, timeout: float = 10.0) -> None:
         if replicas and all(r.get("state") == "online" and int(r["offset"]) >= target for r in replicas):
             return
         time.sleep(0.05)
-    raise AssertionError(f"replicas of {primary_port} did not catch up with offset {target}: {info}")
+    msg = f"replicas of {primary_port} did not catch up with offset {target}: {info}"
+    raise AssertionError(msg)
 
 
 def still_in_force(client, alice, phone) -> None:

@@ -51,7 +51,8 @@ def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    msg = "no VmRSS"
+    raise AssertionError(msg)
 
 
 def open_socket(daphne, path: str, token: str):

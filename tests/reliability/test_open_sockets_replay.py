@@ -105,7 +105,8 @@ def _master_subscribed_to(cluster, pattern: str):
         if client.info("replication")["role"] == "master" and client.execute_command("PUBSUB", "SHARDCHANNELS",
                                                                                       pattern):
             return node
-    raise AssertionError(f"no master has a shard channel matching {pattern}")
+    msg = f"no master has a shard channel matching {pattern}"
+    raise AssertionError(msg)
 
 
 @pytest.mark.cluster

@@ -196,5 +196,6 @@ class MixedLoad:
         deadline = time.monotonic() + timeout
         while len(self.in_phase(phase)) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"only {len(self.in_phase(phase))} requests in phase {phase!r} after {timeout}s")
+                msg = f"only {len(self.in_phase(phase))} requests in phase {phase!r} after {timeout}s"
+                raise AssertionError(msg)
             time.sleep(0.05)

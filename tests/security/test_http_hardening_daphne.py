@@ -47,7 +47,8 @@ def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    msg = "no VmRSS"
+    raise AssertionError(msg)
 
 
 def post_raw(server, path: str, body: bytes) -> tuple[int, dict]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import F, Q
 
 DISPLAY_NAME_LENGTH = 50
 
 
-def default_display_name(user: models.Model) -> str:
+def default_display_name(user: AbstractBaseUser) -> str:
     """A new profile's name: the username, cut to the field's length."""
     return user.get_username()[:DISPLAY_NAME_LENGTH]
 

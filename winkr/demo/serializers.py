@@ -94,7 +94,8 @@ class OwnProfileSerializer(serializers.ModelSerializer):
         today = date.today()
         age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
         if not MIN_AGE <= age <= MAX_AGE:
-            raise serializers.ValidationError(f"Age must be between {MIN_AGE} and {MAX_AGE}.", code="age_range")
+            msg = f"Age must be between {MIN_AGE} and {MAX_AGE}."
+            raise serializers.ValidationError(msg, code="age_range")
         return value
 
     def validate_interests(self, value: list[str]) -> list[str]:

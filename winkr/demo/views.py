@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -51,6 +52,14 @@ class APIErrorWithCode(exceptions.APIException):
         self.status_code = status_code
 
 
+def signed_in(request: Request) -> AbstractBaseUser:
+    """The signed-in user: these views' IsAuthenticated permission admits no one else."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):
+        raise exceptions.NotAuthenticated
+    return user
+
+
 def with_cache_header(data: Any, from_cache: bool, status_code: int = 200) -> Response:
     return Response(data, status=status_code, headers={"X-Cache": "HIT" if from_cache else "MISS"})
 
@@ -69,7 +78,7 @@ class MyProfileView(APIView):
     @extend_schema(operation_id="profiles_me_retrieve", responses={200: OwnProfileSerializer}, parameters=[X_CACHE],
                    summary="The signed-in user's own profile (cached).")
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = signed_in(request)
 
         def load() -> dict:
             profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
@@ -80,7 +89,7 @@ class MyProfileView(APIView):
     @extend_schema(operation_id="profiles_me_partial_update", request=OwnProfileSerializer,
                    responses={200: OwnProfileSerializer}, summary="Edit your profile; caches are invalidated.")
     def patch(self, request: Request) -> Response:
-        user = request.user
+        user = signed_in(request)
         profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
         serializer = OwnProfileSerializer(profile, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -94,7 +103,7 @@ class PhotoListView(APIView):
     def get(self, request: Request, user_id: int) -> Response:
         def load() -> list:
             get_object_or_404(get_user_model(), pk=user_id)
-            return PhotoSerializer(Photo.objects.filter(user_id=user_id), many=True).data
+            return list(PhotoSerializer(Photo.objects.filter(user_id=user_id), many=True).data)
 
         return with_cache_header(*cache_service.lookup(cache_service.photo_metadata_entry(user_id), load))
 
@@ -102,8 +111,9 @@ class PhotoListView(APIView):
                    responses={201: PhotoSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
                    summary="Add photo metadata to your profile.")
     def post(self, request: Request, user_id: int) -> Response:
-        if user_id != request.user.pk:
-            raise APIErrorWithCode("You can only add photos to your own profile.", "not_owner",
+        if user_id != signed_in(request).pk:
+            msg = "You can only add photos to your own profile."
+            raise APIErrorWithCode(msg, "not_owner",
                                    status.HTTP_403_FORBIDDEN)
         serializer = PhotoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,7 +122,8 @@ class PhotoListView(APIView):
             # for a first photo, and PostgreSQL refuses FOR UPDATE on an aggregate such as COUNT.
             Profile.objects.select_for_update().filter(user_id=user_id).first()
             if Photo.objects.filter(user_id=user_id).count() >= MAX_PHOTOS:
-                raise APIErrorWithCode(f"A profile has at most {MAX_PHOTOS} photos.", "too_many_photos",
+                msg = f"A profile has at most {MAX_PHOTOS} photos."
+                raise APIErrorWithCode(msg, "too_many_photos",
                                        status.HTTP_409_CONFLICT)  # a well-formed request; the state conflicts
             if serializer.validated_data.get("is_primary"):
                 Photo.objects.filter(user_id=user_id, is_primary=True).update(is_primary=False)
@@ -124,7 +135,7 @@ class MatchesView(APIView):
     @extend_schema(operation_id="matches_recommendations", responses={200: RecommendationsSerializer},
                    parameters=[X_CACHE], summary="Match recommendations for the signed-in user (cached).")
     def get(self, request: Request) -> Response:
-        return with_cache_header(*matching.cached_recommendations(request.user.pk))
+        return with_cache_header(*matching.cached_recommendations(signed_in(request).pk))
 
 
 class LikeView(APIView):
@@ -132,11 +143,12 @@ class LikeView(APIView):
                    responses={200: LikeResultSerializer, 201: LikeResultSerializer, 403: ErrorSerializer},
                    summary="Like a user; a mutual like is a match.")
     def post(self, request: Request, user_id: int) -> Response:
-        if user_id == request.user.pk:
-            raise APIErrorWithCode("You cannot like yourself.", "like_self", status.HTTP_403_FORBIDDEN)
+        if user_id == signed_in(request).pk:
+            msg = "You cannot like yourself."
+            raise APIErrorWithCode(msg, "like_self", status.HTTP_403_FORBIDDEN)
         target = get_object_or_404(get_user_model(), pk=user_id)
         try:
-            result = matching.like(request.user.pk, target.pk)
+            result = matching.like(signed_in(request).pk, target.pk)
         except IntegrityError:  # the user was deleted meanwhile (PostgreSQL checks the foreign key at commit)
             raise exceptions.NotFound() from None
         return Response({"user_id": target.pk, "match": result.match},
@@ -150,7 +162,7 @@ class LocationView(APIView):
         serializer = LocationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         lat, lon = serializer.validated_data["lat"], serializer.validated_data["lon"]
-        user = request.user
+        user = signed_in(request)
         now = timezone.now()
         Profile.objects.update_or_create(
             user=user, defaults={"latitude": lat, "longitude": lon, "location_updated_at": now},
@@ -176,13 +188,15 @@ class NearbyView(APIView):
         query = NearbyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         try:
-            neighbours = location_index.nearby(request.user.pk, query.validated_data["radius_km"],
+            neighbours = location_index.nearby(signed_in(request).pk, query.validated_data["radius_km"],
                                                query.validated_data["limit"])
         except LocationUnknown:
-            raise APIErrorWithCode("Set your location with PUT /api/location/ first.", "location_unknown",
+            msg = "Set your location with PUT /api/location/ first."
+            raise APIErrorWithCode(msg, "location_unknown",
                                    status.HTTP_409_CONFLICT) from None
         except CacheUnavailable as exc:
-            raise RedisUnavailable("Location search is unavailable right now; try again shortly.") from exc
+            msg = "Location search is unavailable right now; try again shortly."
+            raise RedisUnavailable(msg) from exc
         names = dict(Profile.objects.filter(user_id__in=[n.user_id for n in neighbours])
                      .values_list("user_id", "display_name"))
         results = [{"user_id": int(n.user_id), "display_name": names.get(int(n.user_id), ""),

@@ -39,17 +39,20 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if not warmers:
-            raise CommandError("Nothing to warm: WINKR_CACHING['WARMERS'] names no warmer.")
+            msg = "Nothing to warm: WINKR_CACHING['WARMERS'] names no warmer."
+            raise CommandError(msg)
         if kind is not None and kind not in warmers:
-            raise CommandError(f"Cannot warm {kind!r}: warmable kinds are {', '.join(sorted(warmers))}.")
+            msg = f"Cannot warm {kind!r}: warmable kinds are {', '.join(sorted(warmers))}."
+            raise CommandError(msg)
         alias = caching_settings.ALIAS
         try:
             get_redis(alias).ping()
         except RedisError as exc:
-            raise CommandError(
+            msg = (
                 f"Redis alias {alias!r} is unreachable ({exc}); nothing was warmed. "
                 "Start Redis or fix REDIS_CACHE_URL and rerun (warming is idempotent)."
-            ) from exc
+            )
+            raise CommandError(msg) from exc
         # tqdm draws with carriage returns on the raw stream; Django's OutputWrapper would add newlines.
         stream = getattr(self.stderr, "_out", sys.stderr)
         for name in [kind] if kind else sorted(warmers):
@@ -61,8 +64,9 @@ class Command(BaseCommand):
                         done += written
                         bar.update(written)
                 except CacheUnavailable as exc:
-                    raise CommandError(
+                    msg = (
                         f"Warming {name!r} failed after {done} entries: {exc}. "
                         "Rerun when Redis is back (warming is idempotent)."
-                    ) from exc
+                    )
+                    raise CommandError(msg) from exc
             self.stdout.write(f"{name}: warmed {done} entries")

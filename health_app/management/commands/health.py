@@ -21,7 +21,8 @@ class Command(BaseCommand):
         known = check_names()
         unknown = [name for name in components if name not in known]
         if unknown:
-            raise CommandError(f"Unknown component(s) {', '.join(unknown)}; configured: {', '.join(known)}.")
+            msg = f"Unknown component(s) {', '.join(unknown)}; configured: {', '.join(known)}."
+            raise CommandError(msg)
         report = health_report(components or None)
         self.stdout.write(json.dumps(report, indent=2))
         if report["status"] == UNHEALTHY:

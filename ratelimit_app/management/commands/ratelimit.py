@@ -52,7 +52,8 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if configs is None:
-            raise CommandError(f"Scope {scope!r} is configured without a limit; nothing to {action}.")
+            msg = f"Scope {scope!r} is configured without a limit; nothing to {action}."
+            raise CommandError(msg)
         try:
             if action == "reset":
                 deleted = reset_rate_limit(configs, key)
@@ -60,7 +61,8 @@ class Command(BaseCommand):
                 return
             decision = get_rate_limit_statuses(configs, key)
         except RedisError as exc:
-            raise CommandError(f"Redis is unreachable ({exc}); check REDIS_URL and try again.") from exc
+            msg = f"Redis is unreachable ({exc}); check REDIS_URL and try again."
+            raise CommandError(msg) from exc
         for result in decision.results:
             self.stdout.write(
                 f"{scope} {key_type} {key!r}: {result.remaining}/{result.limit} left per {result.window}s, "

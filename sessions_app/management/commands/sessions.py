@@ -25,7 +25,8 @@ def resolve_user(value: str) -> Any:
         except (ValueError, TypeError, ValidationError):  # e.g. a non-numeric value for an integer pk
             user = None
     if user is None:
-        raise CommandError(f"No user with username or id {value!r}.")
+        msg = f"No user with username or id {value!r}."
+        raise CommandError(msg)
     return user
 
 
@@ -49,6 +50,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, user: str | None = None, **options: Any) -> None:
         if action == "migrate-indexes":
             return self._migrate(options.get("from_buckets"))
+        if user is None:
+            msg = f"`sessions {action}` needs a user."
+            raise CommandError(msg)
         account = resolve_user(user)
         try:
             if action == "list":
@@ -56,7 +60,8 @@ class Command(BaseCommand):
             else:
                 self._revoke(account, options.get("session"), options.get("all", False))
         except RedisError as exc:
-            raise CommandError(f"Redis is unavailable ({exc}); check REDIS_URL and try again.") from exc
+            msg = f"Redis is unavailable ({exc}); check REDIS_URL and try again."
+            raise CommandError(msg) from exc
 
     def _list(self, account: Any) -> None:
         records = services.list_sessions(account.pk)
@@ -77,18 +82,24 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"Revoked {count} session(s) of {account}; every token and open socket of theirs too."))
             return
+        if session_id is None:
+            msg = "Name a session id, or --all for every session of the user."
+            raise CommandError(msg)
         record = services.get_session(session_id)
         if record is None or record.user_id != str(account.pk):
-            raise CommandError(f"{account} has no live session {session_id!r} (see `manage.py sessions list`).")
+            msg = f"{account} has no live session {session_id!r} (see `manage.py sessions list`)."
+            raise CommandError(msg)
         services.delete_session(session_id, reason="revoked")
         self.stdout.write(self.style.SUCCESS(f"Revoked session {session_id} of {account}."))
 
     def _migrate(self, from_buckets: int | None) -> None:
         if from_buckets is not None and not 1 <= from_buckets <= MAX_INDEX_BUCKETS:
-            raise CommandError(f"--from-buckets must be from 1 to {MAX_INDEX_BUCKETS}, got {from_buckets}.")
+            msg = f"--from-buckets must be from 1 to {MAX_INDEX_BUCKETS}, got {from_buckets}."
+            raise CommandError(msg)
         try:
             moved = services.migrate_indexes(from_buckets)
         except RedisError as exc:
-            raise CommandError(f"Redis is unavailable ({exc}); check REDIS_URL and try again.") from exc
+            msg = f"Redis is unavailable ({exc}); check REDIS_URL and try again."
+            raise CommandError(msg) from exc
         summary = ", ".join(f"{count} {name} entries" for name, count in moved.items())
         self.stdout.write(self.style.SUCCESS(f"Moved {summary} into their buckets."))

@@ -16,7 +16,8 @@ class Command(BaseCommand):
         try:
             stats = collect()
         except RedisError as exc:
-            raise CommandError(f"Redis is unreachable ({exc}). Try again.") from exc
+            msg = f"Redis is unreachable ({exc}). Try again."
+            raise CommandError(msg) from exc
         if options["json"]:
             self.stdout.write(json.dumps(stats))
             return

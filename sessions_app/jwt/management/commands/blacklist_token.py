@@ -20,13 +20,16 @@ class Command(BaseCommand):
             try:
                 user_id = model._default_manager.get_by_natural_key(user).pk
             except model.DoesNotExist as exc:
-                raise CommandError(f"No user named {user!r}.") from exc
+                msg = f"No user named {user!r}."
+                raise CommandError(msg) from exc
         try:
             added = blacklist.add_token(token_or_jti, ttl, user_id=user_id)
         except ValueError as exc:
-            raise CommandError(f"{exc} Pass the whole token, or the jti with --user <username>.") from exc
+            msg = f"{exc} Pass the whole token, or the jti with --user <username>."
+            raise CommandError(msg) from exc
         except RedisError as exc:
-            raise CommandError(f"Redis is unreachable ({exc}); nothing was revoked. Try again.") from exc
+            msg = f"Redis is unreachable ({exc}); nothing was revoked. Try again."
+            raise CommandError(msg) from exc
         if added:
             self.stdout.write(self.style.SUCCESS("Token revoked."))
         else:

@@ -22,5 +22,6 @@ class Command(BaseCommand):
         try:
             count = log_out_everywhere(user.pk)
         except RedisError as exc:
-            raise CommandError(f"Redis is unreachable ({exc}); the user was not logged out. Try again.") from exc
+            msg = f"Redis is unreachable ({exc}); the user was not logged out. Try again."
+            raise CommandError(msg) from exc
         self.stdout.write(self.style.SUCCESS(f"{username}: all tokens revoked, {count} device session(s) ended."))
