@@ -99,7 +99,8 @@ class MyPresenceView(SessionStoreAPIView):
 
     @extend_schema(request=PresenceSettingsSerializer, responses=MyPresenceSerializer)
     def patch(self, request: Request) -> Response:
-        settings = PresenceSettingsSerializer(data=request.data)
+        settings = PresenceSettingsSerializer(data=request.data, partial=True)  # PATCH: absent fields stay
         settings.is_valid(raise_exception=True)
-        visibility.set_presence_hidden(request.user.pk, settings.validated_data["hidden"])
+        if "hidden" in settings.validated_data:
+            visibility.set_presence_hidden(request.user.pk, settings.validated_data["hidden"])
         return Response(visibility.presence_for(request.user.pk, request.user.pk))

@@ -15,7 +15,10 @@ from realtime_app.streams import client_position
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MAX = "18446744073709551615"
+MAX = "18446744073709551615"  # 2**64 - 1: Redis' own limit, 20 digits
+# The largest part the API accepts: 19 ASCII digits (realtime_app.streams.STREAM_ID, stated in the schema),
+# always below 2**64, so no schema-valid id can reach Redis as one it refuses.
+LARGEST = "9" * 19
 
 
 def logged_in(user) -> Client:
@@ -46,15 +49,16 @@ def test_notifications_boundary_since_is_400(users, since):
 def test_the_edges_next_to_the_boundaries_are_valid(users):
     client = logged_in(users["alice"])
     assert client.get(f"/api/chat/{users['bob'].pk}/messages/?before=0-1").status_code == 200
-    assert client.get(f"/api/chat/{users['bob'].pk}/messages/?before={MAX}-{MAX}").status_code == 200
-    assert client.get("/api/notifications/", {"since": f"{MAX}-{int(MAX) - 1}"}).status_code == 200
+    assert client.get(f"/api/chat/{users['bob'].pk}/messages/?before={LARGEST}-{LARGEST}").status_code == 200
+    assert client.get("/api/notifications/", {"since": f"{LARGEST}-{int(LARGEST) - 1}"}).status_code == 200
     assert client.get("/api/notifications/", {"since": "0-0"}).status_code == 200
 
 
 def test_one_parser_for_every_client_stream_id():
     assert client_position("5", "since") == (5, 0)
-    assert client_position(f"{MAX}-{MAX}", "before") == (2**64 - 1, 2**64 - 1)
-    for value, field in [(f"{MAX}-{MAX}", "since"), ("0-0", "before"), (True, "since"), ("1-2-3", "before")]:
+    assert client_position(f"{LARGEST}-{LARGEST}", "before") == (10**19 - 1, 10**19 - 1)
+    for value, field in [(f"{MAX}-{MAX}", "since"), (f"{MAX}-{MAX}", "before"), ("0-0", "before"), (True, "since"),
+                         ("1-2-3", "before")]:
         with pytest.raises(InvalidInput) as caught:
             client_position(value, field)
         assert caught.value.code == f"invalid_{field}"

@@ -226,5 +226,8 @@ def test_last_seen_is_rounded_for_others_and_hidden_status_is_honoured(users):
     assert mine.get(f"/api/users/{alice.pk}/presence/").json()["online"] is True  # the user still sees the truth
     assert mine.patch("/api/users/me/presence/", {"hidden": "maybe"}, content_type="application/json"
                       ).status_code == 400
+    # PATCH is partial: an empty body changes nothing (the schema's PatchedPresenceSettings has no required field).
+    unchanged = mine.patch("/api/users/me/presence/", {}, content_type="application/json")
+    assert unchanged.status_code == 200 and unchanged.json()["hidden"] is True
     mine.patch("/api/users/me/presence/", {"hidden": False}, content_type="application/json")
     assert theirs.get(f"/api/users/{alice.pk}/presence/").json()["online"] is True

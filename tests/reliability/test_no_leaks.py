@@ -56,7 +56,7 @@ def rss_bytes(pid: int) -> int:
 
 
 def open_socket(daphne, path: str, token: str):
-    return connect(f"ws://127.0.0.1:{daphne.port}/{path}?token={token}", open_timeout=10, origin="http://127.0.0.1")
+    return connect(f"ws://127.0.0.1:{daphne.port}/{path}?token={token}", open_timeout=10, origin=f"http://127.0.0.1:{daphne.port}")
 
 
 def soak_round(daphne, users, messages_per_user: int = 5) -> int:
