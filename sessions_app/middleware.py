@@ -17,21 +17,20 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from caching_app.foundation.errors import RETRY_AFTER_SECONDS
 
 from .backends.redis import SessionStore
+from .views import SessionStoreAPIView
 
 logger = logging.getLogger(__name__)
 
 
 def store_unavailable_response() -> JsonResponse:
-    response = JsonResponse(
-        {"detail": _("The session store is unavailable; try again shortly."), "code": "session_store_unavailable"},
-        status=503,
-    )
+    view = SessionStoreAPIView  # the one wording of this answer, as the session views give it
+    response = JsonResponse({"detail": str(view.redis_unavailable_detail), "code": view.redis_unavailable_code},
+                            status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

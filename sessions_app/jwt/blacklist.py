@@ -32,7 +32,7 @@ from caching_app.foundation.keys import SEPARATOR, escape_part, make_key
 from caching_app.foundation.scripts import LuaScripts
 
 from . import metrics, pipelined
-from .claims import TokenClaims
+from .claims import TokenClaims, leeway_seconds
 from .conf import jwt_settings
 
 NAMESPACE = "jwt"
@@ -64,10 +64,7 @@ def user_row_key(user_id: object, *, prefix: str | None = None) -> str:
 
 def revocation_ttl() -> int:
     """How long session and user markers live: the longest any token can still be valid."""
-    lifetime = api_settings.REFRESH_TOKEN_LIFETIME.total_seconds()
-    leeway = api_settings.LEEWAY
-    leeway = leeway.total_seconds() if hasattr(leeway, "total_seconds") else float(leeway or 0)
-    return int(lifetime + leeway) + 1
+    return int(api_settings.REFRESH_TOKEN_LIFETIME.total_seconds() + leeway_seconds()) + 1
 
 
 @dataclass(frozen=True, slots=True)

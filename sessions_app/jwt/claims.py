@@ -14,6 +14,12 @@ from sessions_app.identity import InvalidUserId, canonical_user_id
 SESSION_CLAIM = "sid"
 
 
+def leeway_seconds() -> float:
+    """simplejwt's ``LEEWAY`` (a timedelta or a number of seconds) in seconds."""
+    leeway = api_settings.LEEWAY
+    return leeway.total_seconds() if hasattr(leeway, "total_seconds") else float(leeway or 0)
+
+
 class MalformedClaims(ValueError):
     """The token verified but lacks a usable user id, jti, sid or iat."""
 
@@ -67,7 +73,5 @@ class TokenClaims:
         """Seconds until the token expires, plus simplejwt's leeway (0 when already dead)."""
         if self.exp is None:
             return 0
-        leeway = api_settings.LEEWAY
-        leeway = leeway.total_seconds() if hasattr(leeway, "total_seconds") else float(leeway or 0)
-        remaining = self.exp + leeway - (time.time() if now is None else now)
+        remaining = self.exp + leeway_seconds() - (time.time() if now is None else now)
         return max(0, int(remaining) + 1) if remaining > 0 else 0

@@ -9,7 +9,6 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -24,6 +23,7 @@ from rest_framework_simplejwt.tokens import Token
 from sessions_app import usernames
 from sessions_app.devices import client_ip, device_sent_by
 from sessions_app.revocation import log_out_everywhere
+from sessions_app.views import SessionStoreAPIView
 
 from . import devices, metrics, users
 from .authentication import RedisJWTAuthentication, token_claims
@@ -48,7 +48,7 @@ class AuthAPIView(APIView):
     authentication classes (as simplejwt's ``TokenViewBase`` does), not DRF's 403.
     """
 
-    redis_unavailable_detail = gettext_lazy("The session store is unavailable; try again shortly.")
+    redis_unavailable_detail = SessionStoreAPIView.redis_unavailable_detail
 
     # DRF's APIView returns None without authenticators too; its stubs say str.
     def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]
