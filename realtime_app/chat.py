@@ -42,6 +42,8 @@ MAX_PARTNERS = 1000
 PARTNER_INDEX_REFRESH = 60
 indexed_partners = RecentPairs()
 MAX_CLIENT_ID_LENGTH = 100
+# The database lookup of a recipient not remembered lately, for the async twin (a thread, closing stale connections).
+aload_recipient = database_sync_to_async(load_recipient)
 MAX_CURSOR_LENGTH = 300
 
 
@@ -193,7 +195,7 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
     text, client_id = clean_text(text), clean_client_id(client_id)
     recipient_pk, allowed = checked_recipient(sender, recipient_id)
     if not allowed:
-        recipient_pk = yield Twin(load_recipient, database_sync_to_async(load_recipient), (sender, recipient_pk))
+        recipient_pk = yield Twin(load_recipient, aload_recipient, (sender, recipient_pk))
     sender_pk = str(sender.pk)
     try:
         retry_after = yield Twin(check_chat_rate, acheck_chat_rate, (sender.pk,))
