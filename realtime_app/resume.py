@@ -74,7 +74,7 @@ class ResumeAfterResubscribe:
         self.sent_ids = SentIds()
         self.position_ms = int(time.time() * 1000)
         await super().connect()
-        if getattr(self, "joined", None) and hasattr(self.channel_layer, "add_resubscribe_listener"):
+        if getattr(self, "groups", None) and hasattr(self.channel_layer, "add_resubscribe_listener"):
             self.channel_layer.add_resubscribe_listener(self.channel_name)
 
     async def send_json(self, content: Any, close: bool = False) -> None:
