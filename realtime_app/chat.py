@@ -9,7 +9,6 @@ the Stream with the last id it saw.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.twins import Call, Eval, Op, Pipe, Together, Twin, arun, run
 
 from .conf import realtime_settings
 from .delivery import adeliver, deliver
@@ -26,7 +26,7 @@ from .keys import chat_group, client_id_key, conversation_key, conversation_tag,
 from .limits import acheck_chat_rate, check_chat_rate
 from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
 from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
-from .scripts import get_script
+from .scripts import LUA_SCRIPTS
 from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
 from .validation import require_utf8
 
@@ -42,6 +42,8 @@ MAX_PARTNERS = 1000
 PARTNER_INDEX_REFRESH = 60
 indexed_partners = RecentPairs()
 MAX_CLIENT_ID_LENGTH = 100
+# The database lookup of a recipient not remembered lately, for the async twin (a thread, closing stale connections).
+aload_recipient = database_sync_to_async(load_recipient)
 MAX_CURSOR_LENGTH = 300
 
 
@@ -91,14 +93,18 @@ class Replay:
 
 def clean_text(text: object) -> str:
     if not isinstance(text, str):
-        raise InvalidInput("'text' must be a string.", code="invalid_text")
+        msg = "'text' must be a string."
+        raise InvalidInput(msg, code="invalid_text")
     if not text.strip():
-        raise InvalidInput("'text' must not be empty.", code="invalid_text")
+        msg = "'text' must not be empty."
+        raise InvalidInput(msg, code="invalid_text")
     if "\x00" in text:
-        raise InvalidInput("'text' must not contain NUL characters.", code="invalid_text")
+        msg = "'text' must not contain NUL characters."
+        raise InvalidInput(msg, code="invalid_text")
     limit = int(realtime_settings.MAX_TEXT_LENGTH)
     if len(text) > limit:
-        raise InvalidInput(f"'text' is longer than {limit} characters.", code="text_too_long")
+        msg = f"'text' is longer than {limit} characters."
+        raise InvalidInput(msg, code="text_too_long")
     return require_utf8(text, "text", "invalid_text")
 
 
@@ -106,7 +112,8 @@ def clean_client_id(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ID_LENGTH or "\x00" in value:
-        raise InvalidInput(f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters.",
+        msg = f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_LENGTH} characters."
+        raise InvalidInput(msg,
                            code="invalid_client_id")
     return require_utf8(value, "client_id", "invalid_client_id")
 
@@ -114,22 +121,25 @@ def clean_client_id(value: object) -> str | None:
 def clean_cursor(value: object) -> tuple[tuple[int, int], str | None]:
     """``"<id>"`` or ``"<id>@<conversation tag>"`` (a message's ``cursor``) -> (id, tag or None)."""
     if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_CURSOR_LENGTH:
-        raise InvalidInput("'since' must be a message id or cursor.", code="invalid_since")
+        msg = "'since' must be a message id or cursor."
+        raise InvalidInput(msg, code="invalid_since")
     position, at, tag = str(value).partition("@")
     if at and not tag:
-        raise InvalidInput("'since' cursor has no conversation after '@'.", code="invalid_since")
+        msg = "'since' cursor has no conversation after '@'."
+        raise InvalidInput(msg, code="invalid_since")
     return client_position(position, "since"), (tag if at else None)
 
 
-# --- storing ---------------------------------------------------------------------------------------------
+# --- storing and sending: one operation, driven by caching_app.foundation.twins ------------------------
 
-def _script_call(sender_id: str, recipient_id: str, text: str, client_id: str | None) -> dict[str, Any]:
+def _append(sender_id: str, recipient_id: str, text: str, client_id: str | None) -> Eval:
+    """The append script: conversation Stream and client_id key share the pair's hash tag (one slot)."""
     keys = [conversation_key(sender_id, recipient_id)]
     if client_id is not None:
         keys.append(client_id_key(sender_id, recipient_id, client_id))
     args = [int(realtime_settings.CHAT_STREAM_MAXLEN), int(realtime_settings.CHAT_STREAM_TTL),
             int(realtime_settings.CLIENT_ID_TTL), "from", sender_id, "to", recipient_id, "text", text]
-    return {"keys": keys, "args": args}
+    return Eval(LUA_SCRIPTS, "append_message", keys, args)
 
 
 def _needs_index(sender_id: str, recipient_id: str) -> bool:
@@ -140,14 +150,20 @@ def _needs_index(sender_id: str, recipient_id: str) -> bool:
     return True
 
 
-def _index_partners(pipe: Any, sender_id: str, recipient_id: str) -> None:
-    """Both users' partner sets, which ``since=`` replay reads to find their conversations."""
+def _index_partners(sender_id: str, recipient_id: str) -> Pipe:
+    """Both users' partner sets, which ``since=`` replay reads to find their conversations.
+
+    Each set has its user's hash tag (neither the pair's nor the other user's slot), so they cannot join
+    the append script: they are one pipeline, sent concurrently with it when due.
+    """
     now_ms = int(time.time() * 1000)
     ttl = int(realtime_settings.CHAT_STREAM_TTL)
+    calls = []
     for owner, partner in ((sender_id, recipient_id), (recipient_id, sender_id)):
-        pipe.zadd(partners_key(owner), {partner: now_ms})
-        pipe.zremrangebyrank(partners_key(owner), 0, -MAX_PARTNERS - 1)
-        pipe.expire(partners_key(owner), ttl)
+        key = partners_key(owner)
+        calls += [Call("zadd", (key, {partner: now_ms})), Call("zremrangebyrank", (key, 0, -MAX_PARTNERS - 1)),
+                  Call("expire", (key, ttl))]
+    return Pipe(calls)
 
 
 def _new_conversation(reply: list[Any]) -> bool:
@@ -166,12 +182,58 @@ def _stored(reply: list[Any], sender_id: str, recipient_id: str, text: str) -> C
                        duplicate=True)
 
 
-def _delivery(message: ChatMessage, exclude_channel: str | None) -> list[tuple[str, dict]]:
+def _delivery(message: ChatMessage, exclude_channel: str | None) -> Twin:
+    """One event to the recipient's and the sender's chat sockets (the sender's other devices), published
+    once (realtime_app.delivery); the sending socket skips it by ``exclude``."""
     event = {"type": "chat.deliver", "message": message.as_frame(), "exclude": exclude_channel or ""}
-    return [(chat_group(message.recipient), event), (chat_group(message.sender), event)]
+    return Twin(deliver, adeliver, ((chat_group(message.recipient), chat_group(message.sender)), event,
+                                    "chat message"))
 
 
-# --- sending: explicit sync and async twins --------------------------------------------------------------
+def _send_op(sender: Any, recipient_id: object, text: object, client_id: object, exclude_channel: str | None,
+             via: str) -> Op:
+    """Validate, rate limit, store (once per client_id) and deliver one message: the logic of both twins.
+
+    Round trips: the rate limit (the sender's slot, on ratelimit_app's alias), then the append (the pair's
+    slot) with the partner index alongside when due, then one publish. The rate limit must decide before
+    anything is stored (a refused sender must not trim the capped Stream), so it cannot share the append's
+    round trip.
+    """
+    text, client_id = clean_text(text), clean_client_id(client_id)
+    recipient_pk, allowed = checked_recipient(sender, recipient_id)
+    if not allowed:
+        recipient_pk = yield Twin(load_recipient, aload_recipient, (sender, recipient_pk))
+    sender_pk = str(sender.pk)
+    try:
+        retry_after = yield Twin(check_chat_rate, acheck_chat_rate, (sender.pk,))
+        if retry_after is not None:
+            msg = "Too many messages; slow down."
+            raise RateLimited(msg, retry_after=retry_after)
+        append = _append(sender_pk, recipient_pk, text, client_id)
+        if _needs_index(sender_pk, recipient_pk):
+            _, reply = yield Together((_index_partners(sender_pk, recipient_pk), append))
+        else:
+            reply = yield append
+            if _new_conversation(reply):
+                yield _index_partners(sender_pk, recipient_pk)
+    except RedisError as exc:
+        indexed_partners.forget_user(sender_pk)
+        msg = "Chat storage is unavailable; the message was not sent."
+        raise Unavailable(msg) from exc
+    message = _stored(reply, sender_pk, recipient_pk, text)
+    if not message.duplicate:
+        yield _delivery(message, exclude_channel)
+        CHAT_MESSAGES.labels(via).inc()
+    return message
+
+
+def _chat_redis() -> Any:
+    return get_redis(realtime_settings.REDIS_ALIAS)
+
+
+def _chat_async_redis() -> Any:
+    return get_async_redis(realtime_settings.REDIS_ALIAS)
+
 
 def send_message(sender: Any, recipient_id: object, text: object, *, client_id: object = None,
                  exclude_channel: str | None = None) -> ChatMessage:
@@ -180,30 +242,7 @@ def send_message(sender: Any, recipient_id: object, text: object, *, client_id: 
     A ``client_id`` already used by ``sender`` in this conversation within ``CLIENT_ID_TTL`` returns the
     original message (``duplicate=True``) and stores or delivers nothing.
     """
-    text, client_id = clean_text(text), clean_client_id(client_id)
-    recipient_pk, allowed = checked_recipient(sender, recipient_id)
-    if not allowed:
-        recipient_pk = load_recipient(sender, recipient_pk)
-    sender_pk = str(sender.pk)
-    try:
-        retry_after = check_chat_rate(sender.pk)
-        if retry_after is not None:
-            raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
-        client = get_redis(realtime_settings.REDIS_ALIAS)
-        reply = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
-                                                     client=client)
-        if _needs_index(sender_pk, recipient_pk) or _new_conversation(reply):
-            pipe = client.pipeline(transaction=False)
-            _index_partners(pipe, sender_pk, recipient_pk)
-            pipe.execute()
-    except RedisError as exc:
-        indexed_partners.forget_user(sender_pk)
-        raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
-    message = _stored(reply, sender_pk, recipient_pk, text)
-    if not message.duplicate:
-        deliver(_delivery(message, exclude_channel), "chat message")
-        CHAT_MESSAGES.labels("rest").inc()
-    return message
+    return run(_send_op(sender, recipient_id, text, client_id, exclude_channel, "rest"), _chat_redis)
 
 
 async def asend_message(sender: Any, recipient_id: object, text: object, *, client_id: object = None,
@@ -212,37 +251,9 @@ async def asend_message(sender: Any, recipient_id: object, text: object, *, clie
 
     The hot path of a conversation touches no database and no thread: the recipient check is
     remembered (``realtime_app.recipients``), the rate limit runs on the async client, the partner
-    index and the append go out concurrently, and both deliveries are published together.
+    index and the append go out concurrently, and both deliveries are published once.
     """
-    text, client_id = clean_text(text), clean_client_id(client_id)
-    recipient_pk, allowed = checked_recipient(sender, recipient_id)
-    if not allowed:
-        recipient_pk = await database_sync_to_async(load_recipient)(sender, recipient_pk)
-    sender_pk = str(sender.pk)
-    try:
-        retry_after = await acheck_chat_rate(sender.pk)
-        if retry_after is not None:
-            raise RateLimited("Too many messages; slow down.", retry_after=retry_after)
-        client = get_async_redis(realtime_settings.REDIS_ALIAS)
-        append = get_script(client, "append_message")(**_script_call(sender_pk, recipient_pk, text, client_id),
-                                                      client=client)
-        pipe = client.pipeline(transaction=False)
-        _index_partners(pipe, sender_pk, recipient_pk)
-        if _needs_index(sender_pk, recipient_pk):
-            # In flight together: the partner index (other Cluster slots) and the append script.
-            _, reply = await asyncio.gather(pipe.execute(), append)
-        else:
-            reply = await append
-            if _new_conversation(reply):
-                await pipe.execute()
-    except RedisError as exc:
-        indexed_partners.forget_user(sender_pk)
-        raise Unavailable("Chat storage is unavailable; the message was not sent.") from exc
-    message = _stored(reply, sender_pk, recipient_pk, text)
-    if not message.duplicate:
-        await adeliver(_delivery(message, exclude_channel), "chat message")
-        CHAT_MESSAGES.labels("socket").inc()
-    return message
+    return await arun(_send_op(sender, recipient_id, text, client_id, exclude_channel, "socket"), _chat_async_redis)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -256,7 +267,8 @@ def history(user_id: object, other_id: object, *, before: object | None = None, 
         entries = get_redis(realtime_settings.REDIS_ALIAS).xrevrange(
             conversation_key(user_id, other), max=end, min="-", count=limit)
     except RedisError as exc:
-        raise Unavailable("Chat storage is unavailable.") from exc
+        msg = "Chat storage is unavailable."
+        raise Unavailable(msg) from exc
     messages = [ChatMessage.from_entry(i, f) for i, f in reversed(decode_entries(entries))]
     next_before = messages[0].id if len(messages) == limit else None
     return messages, next_before
@@ -292,7 +304,7 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
             partners = [str(clean_user_id(with_user, "with"))]
         else:
             raw = await client.zrangebyscore(partners_key(user), cursor[0] - CLOCK_SKEW_MARGIN_MS, "+inf")
-            partners = [p.decode() for p in raw]
+            partners = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
         if not partners:
             return Replay([], [])
         share = _share(limit, len(partners))
@@ -304,13 +316,15 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
             pipe.xinfo_stream(key)
         results = await pipe.execute(raise_on_error=False)
     except RedisError as exc:
-        raise Unavailable("Chat storage is unavailable.") from exc
+        msg = "Chat storage is unavailable."
+        raise Unavailable(msg) from exc
     maxlen = int(realtime_settings.CHAT_STREAM_MAXLEN)
     batches: list[tuple[list[ChatMessage], bool]] = []
     lost: list[str] = []
     for partner, entries, info in zip(partners, results[::2], results[1::2], strict=True):
         if isinstance(entries, Exception):
-            raise Unavailable("Chat storage is unavailable.") from entries
+            msg = "Chat storage is unavailable."
+            raise Unavailable(msg) from entries
         if not isinstance(info, Exception) and cursor_lost(info, cursor, maxlen):
             lost.append(partner)
         messages = [ChatMessage.from_entry(i, f) for i, f in decode_entries(entries)]

@@ -377,6 +377,13 @@ class ClusterLoopLayer(ResubscribeNotices):
         self.facade.require_valid_group_name(group)
         await self.cluster.spublish(self.group_name(group), self.facade.serialize(message))
 
+    async def group_send_many(self, groups: Any, message: dict) -> None:
+        """One message to several groups: serialized once, the SPUBLISHes (one per group's slot) concurrent."""
+        for group in groups:
+            self.facade.require_valid_group_name(group)
+        payload = self.facade.serialize(message)
+        await asyncio.gather(*(self.cluster.spublish(self.group_name(group), payload) for group in groups))
+
     async def flush(self) -> None:
         self.channels, self.groups, self.resubscribe_listeners, self.overflowed = {}, {}, set(), set()
         if self._subscriber is not None:
@@ -447,6 +454,10 @@ class ClusterChannelLayer(BaseChannelLayer):
 
     async def group_send(self, group: str, message: dict) -> None:
         await self.loop_layer().group_send(group, message)
+
+    async def group_send_many(self, groups: Any, message: dict) -> None:
+        """Extension used by realtime_app.delivery: one message to several groups, published once."""
+        await self.loop_layer().group_send_many(groups, message)
 
     async def flush(self) -> None:
         await self.loop_layer().flush()

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
+from channels.db import aclose_old_connections
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
@@ -44,7 +46,31 @@ from .streams import parse_stream_id
 logger = logging.getLogger(__name__)
 
 
-class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
+class HotPathDispatch:
+    """Channels' ``AsyncConsumer.dispatch`` without its ``aclose_old_connections()`` for the hot messages.
+
+    Channels closes stale database connections before every handler, in a thread (``sync_to_async``): on a
+    chat message that is two thread hops on the way from sender to recipient (the sender's frame, the
+    recipient's event) and one more for the sender's own copy, the largest cost the profile showed. The
+    messages named here reach the database only through ``database_sync_to_async``, which closes stale
+    connections itself; the one frame that may read a user row another way (``auth.refresh``) closes them
+    first. Every other message (connect, disconnect, revocation) keeps Channels' behaviour.
+    """
+
+    database_free_messages = frozenset({"websocket.receive", "chat.deliver", "notification.deliver"})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") not in self.database_free_messages:
+            await super().dispatch(message)  # type: ignore[misc]
+            return
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            msg = f"No handler for message type {message['type']}"
+            raise ValueError(msg)
+        await handler(message)
+
+
+class RealtimeConsumer(RevocationMixin, HotPathDispatch, AsyncJsonWebsocketConsumer):
     """Presence heartbeats, frame limits and validation, dispatch, sync pacing and the outgoing bound."""
 
     endpoint = "realtime"
@@ -214,6 +240,7 @@ class RealtimeConsumer(RevocationMixin, AsyncJsonWebsocketConsumer):
 
     async def frame_auth_refresh(self, content: dict) -> None:
         """``{"type": "auth.refresh", "token": "<access>"}``: the socket now closes when that token expires."""
+        await aclose_old_connections()  # it may read the user row (HotPathDispatch skipped it for frames)
         try:
             expires = await self.reauthenticate(content.get("token"))
         except ReauthenticationFailed as exc:

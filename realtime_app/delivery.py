@@ -4,13 +4,18 @@ A chat message or notification is in its Redis Stream before it is published; a 
 live copy gets it from the Stream on its next ``since=`` sync. So a channel-layer failure here (Redis
 restarted under a pooled pub/sub connection, the layer's node gone) must not turn a stored message into a
 503: the client would retry and store it twice. It is logged and counted instead.
+
+One event to several groups (a chat message to the recipient's and the sender's sockets) is published
+once: serialized once and, on our layers (``group_send_many``), sent in one round trip per Redis node.
+channels_redis' pub/sub shard publishes under a lock, so two concurrent ``group_send`` calls would
+still be two round trips one after the other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -22,22 +27,32 @@ from .metrics import DELIVERY_FAILURES
 logger = logging.getLogger(__name__)
 
 
-async def _send(layer: Any, group: str, event: dict[str, Any], what: str) -> None:
-    try:
-        await layer.group_send(group, event)
-    except (RedisError, OSError) as exc:
-        DELIVERY_FAILURES.labels(what).inc()
-        logger.warning("Live delivery of a stored %s to %s failed (replayed on next sync): %r", what, group, exc)
+async def _publish(layer: Any, groups: Sequence[str], event: dict[str, Any]) -> None:
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:
+        await send_many(groups, event)
+    elif len(groups) == 1:
+        await layer.group_send(groups[0], event)
+    else:  # a layer without the extension (channels_redis' RedisChannelLayer, the in-memory layer)
+        results = await asyncio.gather(*(layer.group_send(group, event) for group in groups), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
 
-async def adeliver(events: Iterable[tuple[str, dict[str, Any]]], what: str) -> None:
-    """``group_send`` the (group, event) pairs concurrently; a layer failure is logged and counted, never raised."""
+async def adeliver(groups: Sequence[str], event: dict[str, Any], what: str) -> None:
+    """``group_send`` ``event`` to ``groups``; a layer failure is logged and counted, never raised."""
     layer = get_channel_layer()
     if layer is None:
         return
-    await asyncio.gather(*(_send(layer, group, event, what) for group, event in events))
+    try:
+        await _publish(layer, groups, event)
+    except (RedisError, OSError) as exc:
+        DELIVERY_FAILURES.labels(what).inc()
+        logger.warning("Live delivery of a stored %s to %s failed (replayed on next sync): %r", what,
+                       ", ".join(groups), exc)
 
 
-def deliver(events: Iterable[tuple[str, dict[str, Any]]], what: str) -> None:
+def deliver(groups: Sequence[str], event: dict[str, Any], what: str) -> None:
     """Sync twin of :func:`adeliver` (REST views, signals)."""
-    async_to_sync(adeliver)(list(events), what)
+    async_to_sync(adeliver)(groups, event, what)

@@ -84,6 +84,15 @@ class _NoticingShardConnection(RedisSingleShardConnection):
         if fresh:
             watch_reconnects(self._pubsub, self.channel_layer.notify_resubscribed)
 
+    async def publish_many(self, channels: list[str], payload: bytes) -> None:
+        """PUBLISH one payload to several channels in one round trip (under the shard's lock, like publish)."""
+        async with self._lock:
+            self._ensure_redis()
+            pipe = self._redis.pipeline(transaction=False)
+            for channel in channels:
+                pipe.publish(channel, payload)
+            await pipe.execute()
+
 
 class _NoticingLoopLayer(ResubscribeNotices, RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,6 +102,15 @@ class _NoticingLoopLayer(ResubscribeNotices, RedisPubSubLoopLayer):
 
     def serialize(self, message: dict) -> bytes:
         return self.channel_layer.serialize(message)
+
+    async def group_send_many(self, groups: Any, message: dict) -> None:
+        """``group_send`` of one message to several groups: serialized once, one round trip per shard."""
+        payload = self.serialize(message)
+        by_shard: dict[Any, list[str]] = {}
+        for group in groups:
+            channel = self._get_group_channel_name(group)
+            by_shard.setdefault(self._get_shard(channel), []).append(channel)
+        await asyncio.gather(*(shard.publish_many(channels, payload) for shard, channels in by_shard.items()))
 
     async def receive(self, channel: str) -> Any:
         try:
@@ -115,6 +133,10 @@ class RedisPubSubChannelLayer(CorePubSubChannelLayer):
         self.aliases = list(aliases)
         self.explicit_hosts = hosts
         super().__init__(*args, **kwargs)
+
+    async def group_send_many(self, groups: Any, message: dict) -> None:
+        """Extension used by realtime_app.delivery: one message to several groups, published once."""
+        await self._get_layer().group_send_many(groups, message)
 
     def _get_layer(self) -> Any:
         # Hosts are resolved when the first per-loop layer is built, not at import.

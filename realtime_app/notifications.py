@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
+from caching_app.foundation.twins import Call, Op, Pipe, Twin, arun, run
 
 from .conf import realtime_settings
 from .delivery import adeliver, deliver
@@ -45,50 +46,54 @@ class Notification:
 
 def _fields(kind: str, title: str, data: Any) -> dict[str, str]:
     if not isinstance(kind, str) or not kind:
-        raise InvalidInput("'kind' must be a non-empty string.", code="invalid_kind")
+        msg = "'kind' must be a non-empty string."
+        raise InvalidInput(msg, code="invalid_kind")
     return {"kind": require_utf8(kind, "kind", "invalid_kind"),
             "title": require_utf8(str(title), "title", "invalid_title"),
             "data": json.dumps(data, cls=DjangoJSONEncoder)}
 
 
-def _store(pipe: Any, user_id: object, fields: dict[str, str]) -> None:
+def _store(user_id: object, fields: dict[str, str]) -> Pipe:
     key = notifications_key(user_id)
-    pipe.xadd(key, fields, maxlen=int(realtime_settings.NOTIFICATION_STREAM_MAXLEN), approximate=True)
-    pipe.expire(key, int(realtime_settings.NOTIFICATION_STREAM_TTL))
+    return Pipe((Call("xadd", (key, fields), {"maxlen": int(realtime_settings.NOTIFICATION_STREAM_MAXLEN),
+                                               "approximate": True}),
+                 Call("expire", (key, int(realtime_settings.NOTIFICATION_STREAM_TTL)))))
 
 
 def _event(notification: Notification) -> dict[str, Any]:
     return {"type": "notification.deliver", "notification": notification.as_frame()}
 
 
-def publish_notification(user_id: object, kind: str, title: str, data: Any = None) -> Notification:
-    """Store and deliver one notification from sync code. Raises :class:`Unavailable` if Redis is down."""
+def _publish_op(user_id: object, kind: str, title: str, data: Any) -> Op:
+    """Store, then deliver one notification: the logic of both twins."""
     fields = _fields(kind, title, data)
     try:
-        pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _store(pipe, user_id, fields)
-        entry_id = pipe.execute()[0].decode()
+        entry_id = (yield _store(user_id, fields))[0].decode()
     except RedisError as exc:
-        raise Unavailable("Notification storage is unavailable.") from exc
+        msg = "Notification storage is unavailable."
+        raise Unavailable(msg) from exc
     notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
-    deliver([(notification_group(user_id), _event(notification))], "notification")
+    yield Twin(deliver, adeliver, ((notification_group(user_id),), _event(notification), "notification"))
     NOTIFICATIONS.labels(kind).inc()
     return notification
+
+
+def _redis() -> Any:
+    return get_redis(realtime_settings.REDIS_ALIAS)
+
+
+def _async_redis() -> Any:
+    return get_async_redis(realtime_settings.REDIS_ALIAS)
+
+
+def publish_notification(user_id: object, kind: str, title: str, data: Any = None) -> Notification:
+    """Store and deliver one notification from sync code. Raises :class:`Unavailable` if Redis is down."""
+    return run(_publish_op(user_id, kind, title, data), _redis)
 
 
 async def apublish_notification(user_id: object, kind: str, title: str, data: Any = None) -> Notification:
     """Async twin of :func:`publish_notification`."""
-    fields = _fields(kind, title, data)
-    try:
-        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _store(pipe, user_id, fields)
-        entry_id = (await pipe.execute())[0].decode()
-    except RedisError as exc:
-        raise Unavailable("Notification storage is unavailable.") from exc
-    notification = Notification(entry_id, str(user_id), kind, fields["title"], json.loads(fields["data"]))
-    await adeliver([(notification_group(user_id), _event(notification))], "notification")
-    NOTIFICATIONS.labels(kind).inc()
-    return notification
+    return await arun(_publish_op(user_id, kind, title, data), _async_redis)
 
 
 def _cursor(since: object | None) -> tuple[int, int] | None:
@@ -103,12 +108,12 @@ class NotificationPage(NamedTuple):
     more: bool  # the page is full: read again from its last id
 
 
-def _read(pipe: Any, user_id: object, cursor: tuple[int, int] | None, limit: int | None) -> None:
+def _read(user_id: object, cursor: tuple[int, int] | None, limit: int | None) -> Pipe:
     key = notifications_key(user_id)
     # One entry over the page tells whether there is more.
-    pipe.xrange(key, min="(" + format_stream_id(cursor) if cursor else "-", max="+",
-                count=None if limit is None else limit + 1)
-    pipe.xinfo_stream(key)
+    return Pipe((Call("xrange", (key,), {"min": "(" + format_stream_id(cursor) if cursor else "-", "max": "+",
+                                         "count": None if limit is None else limit + 1}),
+                 Call("xinfo_stream", (key,))), raise_on_error=False)
 
 
 def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | None, limit: int | None
@@ -122,27 +127,24 @@ def _result(user_id: object, entries: Any, info: Any, cursor: tuple[int, int] | 
     return NotificationPage(items[:limit] if more else items, lost, more)
 
 
+def _since_op(user_id: object, since: object | None, limit: int | None) -> Op:
+    """One page of notifications after ``since``: the logic of both twins."""
+    cursor = _cursor(since)
+    try:
+        entries, info = yield _read(user_id, cursor, limit)
+        return _result(user_id, entries, info, cursor, limit)
+    except RedisError as exc:
+        msg = "Notification storage is unavailable."
+        raise Unavailable(msg) from exc
+
+
 def notifications_since(user_id: object, since: object | None = None, limit: int | None = None
                         ) -> NotificationPage:
     """Notifications after ``since`` (all retained ones without it), oldest first, at most ``limit``."""
-    cursor = _cursor(since)
-    try:
-        pipe = get_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _read(pipe, user_id, cursor, limit)
-        entries, info = pipe.execute(raise_on_error=False)
-        return _result(user_id, entries, info, cursor, limit)
-    except RedisError as exc:
-        raise Unavailable("Notification storage is unavailable.") from exc
+    return run(_since_op(user_id, since, limit), _redis)
 
 
 async def anotifications_since(user_id: object, since: object | None = None, limit: int | None = None
                                ) -> NotificationPage:
     """Async twin of :func:`notifications_since`."""
-    cursor = _cursor(since)
-    try:
-        pipe = get_async_redis(realtime_settings.REDIS_ALIAS).pipeline(transaction=False)
-        _read(pipe, user_id, cursor, limit)
-        entries, info = await pipe.execute(raise_on_error=False)
-        return _result(user_id, entries, info, cursor, limit)
-    except RedisError as exc:
-        raise Unavailable("Notification storage is unavailable.") from exc
+    return await arun(_since_op(user_id, since, limit), _async_redis)

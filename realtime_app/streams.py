@@ -79,8 +79,9 @@ def decode_fields(fields: dict[bytes, bytes]) -> dict[str, str]:
     return {key.decode(): value.decode() for key, value in fields.items()}
 
 
-def decode_entries(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[tuple[str, dict[str, str]]]:
-    return [(entry_id.decode(), decode_fields(fields)) for entry_id, fields in entries]
+def decode_entries(entries: Any) -> list[tuple[str, dict[str, str]]]:
+    """``(id, fields)`` pairs as text, from an XRANGE/XREVRANGE reply (redis-py types it loosely)."""
+    return [(entry_id.decode(), decode_fields(fields)) for entry_id, fields in entries or []]
 
 
 def cursor_lost(info: dict[Any, Any] | None, since: tuple[int, int], maxlen: int) -> bool:

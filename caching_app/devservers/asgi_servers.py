@@ -40,11 +40,12 @@ class AsgiServer:
     tests' or the benchmarks', whose URLconf adds a bare view) and environment."""
 
     def __init__(self, log_dir: Path, env: dict[str, str], kind: str = "daphne", *,
-                 settings_module: str = "bench.settings"):
+                 settings_module: str = "bench.settings", application: str = "winkr.asgi:application"):
         if kind not in SERVER_COMMANDS:
             msg = f"unknown ASGI server {kind!r}: one of {sorted(SERVER_COMMANDS)}"
             raise ValueError(msg)
         self.kind = kind
+        self.application = application
         self.port = free_port()
         self.base_dir = Path(log_dir)
         self.log_path = self.base_dir / f"{kind}-{self.port}.log"
@@ -67,7 +68,7 @@ class AsgiServer:
     def start(self, timeout: float = 30.0) -> AsgiServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - the child process keeps it; closed with it
-        command = [arg.format(port=self.port) for arg in SERVER_COMMANDS[self.kind]]
+        command = [arg.format(port=self.port) for arg in SERVER_COMMANDS[self.kind][:-1]] + [self.application]
         self.process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT)
         log.close()

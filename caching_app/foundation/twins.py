@@ -1,10 +1,10 @@
 """Sync and async twins written once: an operation is a generator of Redis steps, two drivers run it.
 
-An operation yields steps (:class:`Call`, :class:`Eval`, :class:`Pipe`, :class:`Lock`,
-:class:`Sleep`, :class:`Invoke`) and receives each step's reply; :func:`run` drives it with a sync
-client, :func:`arun` with a ``redis.asyncio`` one. Keys, order, parsing and error handling exist
-once, and both ``get_or_set`` and ``aget_or_set`` (say) use them without wrapping sync code in
-threads. A step that raises is thrown back into the operation at its ``yield``, so ``try``/
+An operation yields steps (:class:`Call`, :class:`Eval`, :class:`Pipe`, :class:`Lock`, :class:`Sleep`,
+:class:`Invoke`, :class:`Twin`, :class:`Together`) and receives each step's reply; :func:`run` drives
+it with a sync client, :func:`arun` with a ``redis.asyncio`` one. Keys, order, parsing and error
+handling exist once, and both ``get_or_set`` and ``aget_or_set`` (say) use them without wrapping sync
+code in threads. A step that raises is thrown back into the operation at its ``yield``, so ``try``/
 ``except``/``finally`` in an operation work as in plain code. Written here because redis-py has
 no such layer: its sync and async clients share command builders, not call sites.
 """
@@ -46,10 +46,12 @@ class Call:
 
 @dataclass(frozen=True)
 class Pipe:
-    """Several commands in one round trip; ``transaction`` wraps them in MULTI/EXEC."""
+    """Several commands in one round trip; ``transaction`` wraps them in MULTI/EXEC. With
+    ``raise_on_error=False`` a failed command's reply is its exception (redis-py's own flag)."""
 
     calls: Sequence[Call]
     transaction: bool = False
+    raise_on_error: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,35 @@ class Invoke:
     function: Callable[[], Any]
 
 
-Step = Eval | Call | Pipe | Lock | Sleep | Invoke
+@dataclass(frozen=True)
+class Twin:
+    """Call a sync/async pair of functions with the same arguments (``check_chat_rate`` /
+    ``acheck_chat_rate``, say): the sync driver calls ``sync``, the async one awaits ``asynchronous``.
+
+    For logic that already exists as a twin elsewhere (another app's limiter, the channel layer), so an
+    operation reuses it instead of wrapping one side in a thread.
+    """
+
+    sync: Callable[..., Any]
+    asynchronous: Callable[..., Awaitable[Any]]
+    args: Sequence[Any] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Together:
+    """Several independent steps at once: concurrently in async (``asyncio.gather``), one after the other
+    in sync. The reply is the list of their replies, in order. Every step runs even if one fails; then
+    the first failure is thrown into the operation.
+
+    For work on different Redis nodes or slots (a Cluster pipeline cannot hold two hash tags' scripts):
+    in flight together, the async caller waits for the slowest, not for the sum.
+    """
+
+    steps: Sequence[Step]
+
+
+Step = Eval | Call | Pipe | Lock | Sleep | Invoke | Twin | Together
 Op = Generator[Step, Any, Any]
 Client = Any  # a redis-py client, sync or asyncio, standalone or Cluster
 ClientSource = Client | Callable[[], Client]
@@ -85,6 +115,19 @@ def _client(source: ClientSource) -> Client:
     # A function is called at the first step, so that failing to build a client (an unreachable
     # Cluster connects at construction) reaches the operation's own error handling.
     return source() if callable(source) else source
+
+
+def _needs_client(step: Step) -> bool:
+    if isinstance(step, Together):
+        return any(_needs_client(inner) for inner in step.steps)
+    return not isinstance(step, Sleep | Invoke | Twin)
+
+
+def _first_failure(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, BaseException):
+            raise reply
+    return replies
 
 
 def _pipeline(client: Client, step: Pipe) -> Any:
@@ -100,11 +143,21 @@ def _sync_step(client: Client, step: Step) -> Any:
     if isinstance(step, Eval):
         return step.scripts.get(client, step.name)(keys=list(step.keys), args=list(step.args))
     if isinstance(step, Pipe):
-        return _pipeline(client, step).execute() if step.calls else []
+        return _pipeline(client, step).execute(raise_on_error=step.raise_on_error) if step.calls else []
     if isinstance(step, Lock):
         return client.lock(step.key, timeout=step.timeout, blocking=step.blocking)
     if isinstance(step, Sleep):
         return time.sleep(step.seconds)
+    if isinstance(step, Twin):
+        return step.sync(*step.args, **step.kwargs)
+    if isinstance(step, Together):
+        replies: list[Any] = []
+        for inner in step.steps:
+            try:
+                replies.append(_sync_step(client, inner))
+            except Exception as exc:  # noqa: BLE001 - raised below, after the other steps ran
+                replies.append(exc)
+        return _first_failure(replies)
     return step.function()
 
 
@@ -114,11 +167,16 @@ async def _async_step(client: Client, step: Step) -> Any:
     if isinstance(step, Eval):
         return await step.scripts.get(client, step.name)(keys=list(step.keys), args=list(step.args))
     if isinstance(step, Pipe):
-        return (await _pipeline(client, step).execute()) if step.calls else []
+        return (await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)) if step.calls else []
     if isinstance(step, Lock):
         return client.lock(step.key, timeout=step.timeout, blocking=step.blocking)
     if isinstance(step, Sleep):
         return await asyncio.sleep(step.seconds)
+    if isinstance(step, Twin):
+        return await step.asynchronous(*step.args, **step.kwargs)
+    if isinstance(step, Together):
+        return _first_failure(list(await asyncio.gather(*(_async_step(client, inner) for inner in step.steps),
+                                                        return_exceptions=True)))
     result = step.function()
     return (await result) if isinstance(result, Awaitable) else result
 
@@ -130,7 +188,7 @@ def run(op: Op, client: ClientSource) -> Any:
         connected: Client | None = None
         while True:
             try:
-                if connected is None and not isinstance(step, Sleep | Invoke):
+                if connected is None and _needs_client(step):
                     connected = _client(client)
                 reply = _sync_step(connected, step)
             except Exception as exc:  # noqa: BLE001 - handed to the operation, which re-raises what it does not handle
@@ -148,7 +206,7 @@ async def arun(op: Op, client: ClientSource) -> Any:
         connected: Client | None = None
         while True:
             try:
-                if connected is None and not isinstance(step, Sleep | Invoke):
+                if connected is None and _needs_client(step):
                     connected = _client(client)
                 reply = await _async_step(connected, step)
             except Exception as exc:  # noqa: BLE001 - handed to the operation, which re-raises what it does not handle

@@ -188,3 +188,22 @@ async def test_leaving_and_joining_again_at_once_keeps_the_membership(layer):
     await layer.group_send("conformance.flap", {"type": "still in"})
     assert await receive(layer, channel) == {"type": "still in"}
     await nothing_arrives(layer, channel)
+
+
+async def test_group_send_many_reaches_each_groups_members_once(layer):
+    """Our extension (realtime_app.delivery): one event to several groups, published once."""
+    if not hasattr(layer, "group_send_many"):
+        pytest.skip("channels_redis' own layer has no group_send_many (delivery falls back to group_send)")
+    recipient, sender_device, both, outsider = [await layer.new_channel() for _ in range(4)]
+    await layer.group_add("conformance.recipient", recipient)
+    await layer.group_add("conformance.sender", sender_device)
+    for group in ("conformance.recipient", "conformance.sender"):
+        await layer.group_add(group, both)
+    await layer.group_send_many(["conformance.recipient", "conformance.sender"], {"type": "chat.deliver", "n": 1})
+    for channel in (recipient, sender_device):
+        assert await receive(layer, channel) == {"type": "chat.deliver", "n": 1}
+        await nothing_arrives(layer, channel)
+    # A channel in both groups gets one copy per group, as with two group_send calls.
+    assert [await receive(layer, both) for _ in range(2)] == [{"type": "chat.deliver", "n": 1}] * 2
+    await nothing_arrives(layer, both)
+    await nothing_arrives(layer, outsider)
