@@ -32,7 +32,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
-from caching_app.foundation.twins import Op, arun, run
+from caching_app.foundation.twins import Op, Twin, arun, run
 from sessions_app import device_steps, keys, scripts, services
 from sessions_app.conf import sessions_settings
 from sessions_app.metrics import STORE_ERRORS
@@ -40,6 +40,7 @@ from sessions_app.metrics import STORE_ERRORS
 logger = logging.getLogger(__name__)
 
 MAX_CREATE_ATTEMPTS = 100
+KEYS_REFUSED = "Unable to create a new session key: Redis keeps refusing new keys."
 SAVE_CREATED, SAVE_EXISTS, SAVE_GONE = 1, 0, -1
 
 
@@ -144,28 +145,23 @@ class SessionStore(SessionBase):
 
     # --- create / save -----------------------------------------------------------------------------------
     def create(self) -> None:
-        for _ in range(MAX_CREATE_ATTEMPTS):
-            self._session_key = self._get_new_session_key()
-            try:
-                self.save(must_create=True)
-            except CreateError:
-                continue
-            self.modified = True
-            return
-        msg = "Unable to create a new session key: Redis keeps refusing new keys."
-        raise RuntimeError(msg)
+        run(self._create_op(), self._client)
 
     async def acreate(self) -> None:
+        await arun(self._create_op(), self._aclient)
+
+    def _create_op(self) -> Op:
+        """A fresh key saved with must_create, retried while Redis says the key is taken (as Django's
+        cache backend does); the sync and async ``save`` and key makers are the twin steps."""
         for _ in range(MAX_CREATE_ATTEMPTS):
-            self._session_key = await self._aget_new_session_key()
+            self._session_key = yield Twin(self._get_new_session_key, self._aget_new_session_key)
             try:
-                await self.asave(must_create=True)
+                yield Twin(self.save, self.asave, kwargs={"must_create": True})
             except CreateError:
                 continue
             self.modified = True
             return
-        msg = "Unable to create a new session key: Redis keeps refusing new keys."
-        raise RuntimeError(msg)
+        raise RuntimeError(KEYS_REFUSED)
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
@@ -272,8 +268,7 @@ class SessionStore(SessionBase):
             if result:
                 break
         else:
-            msg = "Unable to create a new session key: Redis keeps refusing new keys."
-            raise RuntimeError(msg)
+            raise RuntimeError(KEYS_REFUSED)
         self._session_key = new
         self._session_cache = data
         self.modified = True
