@@ -181,15 +181,15 @@ def test_register_that_loses_the_race_is_a_409_not_a_500(api, user, monkeypatch)
     the database's unique index (UPPER(username)) refuses the second, which becomes a 409 JSON."""
     from django.contrib.auth import get_user_model
 
-    from sessions_app.jwt import views
+    from sessions_app import usernames
 
-    checks, really_taken = [], views.username_taken
+    checks, really_taken = [], usernames.is_taken
 
     def check_misses_once(username):
         checks.append(username)
         return len(checks) > 1 and really_taken(username)
 
-    monkeypatch.setattr(views, "username_taken", check_misses_once)
+    monkeypatch.setattr(usernames, "is_taken", check_misses_once)
     lost = api.post("/api/auth/register/", {"username": user.username.upper(), "password": "quite-Long-pass-42"},
                     format="json")
     assert lost.status_code == 409 and lost.json()["code"] == "username_taken"
