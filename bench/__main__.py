@@ -18,8 +18,43 @@ import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_modules(bench: Any, only: list[str]) -> list[str]:
+    """Run every bench/bench_*.py module (or those named in ``only``); the failures, one line each."""
+    names = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
+    if only:
+        names = [n for n in names if n.removeprefix("bench_") in only]
+    failures = []
+    for name in names:
+        print(f"[bench] {name}", flush=True)
+        started = time.monotonic()
+        try:
+            importlib.import_module(f"bench.{name}").run(bench)
+        except Exception as exc:  # noqa: BLE001 - one broken module must not hide the others' figures
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            print(f"[bench] {name} FAILED: {exc!r}", flush=True)
+            traceback.print_exc()
+        bench.flush()
+        print(f"[bench] {name} took {time.monotonic() - started:.1f}s", flush=True)
+    return failures
+
+
+def report_header(quick: bool, redis_version: str, load_before: tuple[float, ...], run_started: float) -> str:
+    """What the run ran on, and how to read it."""
+    return (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick mode)' if quick else ''} on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"redis-server {redis_version} on loopback, "
+        f"{'wrk' if shutil.which('wrk') else 'asyncio load client (wrk not installed)'} for the load test. "
+        f"Load average (1 min) {load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end: the "
+        f"machine is shared, so absolute figures are noisy; ratios of ours against an anchor timed alternately "
+        f"in the same run are the figures to read. Took {time.monotonic() - run_started:.0f} s. "
+        f"Regenerate with `make bench`."
+    )
 
 
 def main() -> int:
@@ -60,32 +95,8 @@ def main() -> int:
         bench.floor_us = ping.ours_median
 
         load_before = os.getloadavg()
-        names = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
-        if options.only:
-            names = [n for n in names if n.removeprefix("bench_") in options.only]
-        failures = []
-        for name in names:
-            print(f"[bench] {name}", flush=True)
-            started = time.monotonic()
-            try:
-                importlib.import_module(f"bench.{name}").run(bench)
-            except Exception as exc:  # one broken module must not hide the others' figures
-                failures.append(f"{name}: {type(exc).__name__}: {exc}")
-                print(f"[bench] {name} FAILED: {exc!r}", flush=True)
-                traceback.print_exc()
-            bench.flush()
-            print(f"[bench] {name} took {time.monotonic() - started:.1f}s", flush=True)
-
-        header = (
-            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick mode)' if options.quick else ''} on "
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"redis-server {client.info('server').get('redis_version')} on loopback, "
-            f"{'wrk' if shutil.which('wrk') else 'asyncio load client (wrk not installed)'} for the load test. "
-            f"Load average (1 min) {load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end: the "
-            f"machine is shared, so absolute figures are noisy; ratios of ours against an anchor timed alternately "
-            f"in the same run are the figures to read. Took {time.monotonic() - run_started:.0f} s. "
-            f"Regenerate with `make bench`."
-        )
+        failures = run_modules(bench, options.only)
+        header = report_header(options.quick, client.info("server").get("redis_version"), load_before, run_started)
         text = bench.report(header)
         if failures:
             text += "\n## Failed modules\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"

@@ -33,6 +33,7 @@ import json
 import random
 import statistics
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.bench_distribution import out_dir
@@ -92,33 +93,49 @@ async def _gather_chunks(calls: list) -> None:
         await asyncio.gather(*(call() for call in chunk))
 
 
-def measure_memory(users: list[Any]) -> dict[str, Any]:
-    from django.conf import settings
-    from django.test.utils import override_settings
+@dataclass
+class _Population:
+    """The generated users and what every phase of :func:`measure_memory` samples them with."""
 
+    users: list[Any]
+    client: Any  # the "state" alias' client
+    ids: list[Any]
+    tags: list[str]
+    sample: list[int]  # positions in ids whose keys MEMORY USAGE reads
+    rng: random.Random
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def bucket_bytes(self, index: Any) -> int:
+        return sum(_usage(self.client, index.bucket_keys()))
+
+
+def measure_memory(users: list[Any]) -> dict[str, Any]:
     from caching_app.foundation.connections import get_redis
-    from caching_app.service import cache_service
-    from realtime_app import keys as chat_keys
-    from realtime_app.chat import asend_message
-    from sessions_app import keys, services
-    from sessions_app.indexes import ONLINE, SESSIONS
-    from sessions_app.jwt.blacklist import TokenBlacklist, token_key
-    from winkr.demo.models import Profile
-    from winkr.demo.serializers import PublicProfileSerializer
+    from sessions_app import keys
 
     client = get_redis("state")
     client.flushall()
     ids = [user.pk for user in users]
-    tags = [keys.user_tag(pk) for pk in ids]
     rng = random.Random(17)
     sample = rng.sample(range(len(ids)), min(SAMPLE, len(ids)))
+    population = _Population(users, client, ids, [keys.user_tag(pk) for pk in ids], sample, rng)
     out: dict[str, Any] = {"population_users": len(ids)}
-    timings: dict[str, float] = {}
+    out["logged_in_user"], hash_bytes, index_one = _logged_in_users(population)
+    out["device_session"] = _second_devices(population, hash_bytes, index_one)
+    out["online_user"] = _online_users(population)
+    out["revoked_token"] = _revoked_tokens(population)
+    out["chat_message"] = _chat_messages(population)
+    out["cached_profile"] = _cached_profiles(population)
+    out["population_seconds"] = {name: round(value, 1) for name, value in population.timings.items()}
+    return out
 
-    def bucket_bytes(index: Any) -> int:
-        return sum(_usage(client, index.bucket_keys()))
 
-    # Logged-in users: one JWT device session each.
+def _logged_in_users(population: _Population) -> tuple[dict[str, Any], float, float]:
+    """Logged-in users: one JWT device session each. Also returns the mean session hash and device index bytes."""
+    from sessions_app import keys, services
+    from sessions_app.indexes import SESSIONS
+
+    client, ids, tags, sample = population.client, population.ids, population.tags, population.sample
     started, before = time.monotonic(), _used(client)
     sessions = [None] * len(ids)
 
@@ -127,62 +144,89 @@ def measure_memory(users: list[Any]) -> dict[str, Any]:
                                                              user_agent=UA)).id
 
     asyncio.run(_gather_chunks([lambda p=p: login(p) for p in range(len(ids))]))
-    timings["sessions"] = time.monotonic() - started
+    population.timings["sessions"] = time.monotonic() - started
     grown_login = (_used(client) - before) / len(ids)
     hash_bytes = _mean_usage(client, [keys.session_key(sessions[p]) for p in sample])
     index_one = _mean_usage(client, [keys.user_index_key(tags[p]) for p in sample])
     seen = _mean_usage(client, [keys.last_seen_key(tags[p]) for p in sample])
     http_presence = _mean_usage(client, [keys.presence_key(tags[p]) for p in sample])
-    sessions_bucket_share = bucket_bytes(SESSIONS) / len(ids)
-    out["logged_in_user"] = {
+    sessions_bucket_share = population.bucket_bytes(SESSIONS) / len(ids)
+    figures = {
         "bytes": round(hash_bytes + index_one + seen + sessions_bucket_share),
         "session_hash": round(hash_bytes), "device_index": round(index_one), "last_seen": round(seen),
         "sessions_bucket_share": round(sessions_bucket_share, 1),
         "presence_http_window_transient": round(http_presence),
         "used_memory_growth_per_login": round(grown_login),
     }
+    return figures, hash_bytes, index_one
 
-    # A second device for 10 % of the users: what one more device session costs.
+
+def _second_devices(population: _Population, hash_bytes: float, index_one: float) -> dict[str, Any]:
+    """A second device for 10 % of the users: what one more device session costs."""
+    from sessions_app import keys, services
+    from sessions_app.indexes import SESSIONS
+
+    client, ids, tags = population.client, population.ids, population.tags
     seconds = [p for p in range(0, len(ids), 10)]
-    before_buckets = bucket_bytes(SESSIONS)
+    before_buckets = population.bucket_bytes(SESSIONS)
     asyncio.run(_gather_chunks([lambda p=p: services.acreate_session(ids[p], kind="jwt", user_agent=UA)
                                 for p in seconds]))
     second_sample = seconds[:SAMPLE]
     index_two = _mean_usage(client, [keys.user_index_key(tags[p]) for p in second_sample])
     index_one_same = index_one  # the same users held one entry before (the sample above is representative)
-    bucket_entry = (bucket_bytes(SESSIONS) - before_buckets) / len(seconds)
-    out["device_session"] = {
+    bucket_entry = (population.bucket_bytes(SESSIONS) - before_buckets) / len(seconds)
+    return {
         "bytes": round(hash_bytes + (index_two - index_one_same) + bucket_entry),
         "session_hash": round(hash_bytes), "device_index_entry": round(index_two - index_one_same),
         "sessions_bucket_entry": round(bucket_entry, 1),
     }
 
-    # Online users: one open socket each (the presence set then holds the socket and the http source).
+
+def _online_users(population: _Population) -> dict[str, Any]:
+    """Online users: one open socket each (the presence set then holds the socket and the http source)."""
+    from sessions_app import keys, services
+    from sessions_app.indexes import ONLINE
+
+    client, ids, tags = population.client, population.ids, population.tags
     client.delete(*ONLINE.bucket_keys())  # measure the online index from empty
     for chunk in _chunks([keys.presence_key(tag) for tag in tags], 5000):
         client.delete(*chunk)
     started, before = time.monotonic(), _used(client)
     asyncio.run(_gather_chunks([lambda pk=pk: services.amark_connection_alive(pk, f"ws-{pk}", ttl=3600)
                                 for pk in ids]))
-    timings["online"] = time.monotonic() - started
-    presence = _mean_usage(client, [keys.presence_key(tags[p]) for p in sample])
-    online_share = bucket_bytes(ONLINE) / len(ids)
-    out["online_user"] = {"bytes": round(presence + online_share), "presence_set": round(presence),
-                          "online_bucket_share": round(online_share, 1),
-                          "used_memory_growth": round((_used(client) - before) / len(ids))}
+    population.timings["online"] = time.monotonic() - started
+    presence = _mean_usage(client, [keys.presence_key(tags[p]) for p in population.sample])
+    online_share = population.bucket_bytes(ONLINE) / len(ids)
+    return {"bytes": round(presence + online_share), "presence_set": round(presence),
+            "online_bucket_share": round(online_share, 1),
+            "used_memory_growth": round((_used(client) - before) / len(ids))}
 
-    # Revoked access tokens: one marker each.
+
+def _revoked_tokens(population: _Population) -> dict[str, Any]:
+    """Revoked access tokens: one marker each."""
+    from sessions_app.jwt.blacklist import TokenBlacklist, token_key
+
+    client, ids = population.client, population.ids
     blacklist = TokenBlacklist()
     started, before = time.monotonic(), _used(client)
-    jtis = [f"{rng.getrandbits(128):032x}" for _ in ids]
+    jtis = [f"{population.rng.getrandbits(128):032x}" for _ in ids]
     for pk, jti in zip(ids, jtis, strict=True):
         blacklist.add_token(jti, ttl=900, user_id=pk)
-    timings["revoked"] = time.monotonic() - started
-    out["revoked_token"] = {"bytes": round(_mean_usage(client, [token_key(ids[p], jtis[p]) for p in sample])),
-                            "used_memory_growth": round((_used(client) - before) / len(ids))}
+    population.timings["revoked"] = time.monotonic() - started
+    return {"bytes": round(_mean_usage(client, [token_key(ids[p], jtis[p]) for p in population.sample])),
+            "used_memory_growth": round((_used(client) - before) / len(ids))}
 
-    # Chat: conversations of MESSAGES_PER_CONVERSATION messages between neighbours.
-    conversations = min(CONVERSATIONS, max(1, len(ids) // MESSAGES_PER_CONVERSATION))
+
+def _chat_messages(population: _Population) -> dict[str, Any]:
+    """Chat: conversations of MESSAGES_PER_CONVERSATION messages between neighbours."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from realtime_app import keys as chat_keys
+    from realtime_app.chat import asend_message
+
+    client, users = population.client, population.users
+    conversations = min(CONVERSATIONS, max(1, len(population.ids) // MESSAGES_PER_CONVERSATION))
     pairs = [(users[2 * i], users[2 * i + 1]) for i in range(min(conversations, len(users) // 2))]
     realtime = {**settings.WINKR_REALTIME, "CHAT_RATE_LIMIT": {"requests": 10 ** 9, "window": 10}}
     started, before = time.monotonic(), _used(client)
@@ -194,13 +238,13 @@ def measure_memory(users: list[Any]) -> dict[str, Any]:
 
     with override_settings(WINKR_REALTIME=realtime):
         asyncio.run(_gather_chunks([lambda a=a, b=b: talk(a, b) for a, b in pairs]))
-    timings["chat"] = time.monotonic() - started
+    population.timings["chat"] = time.monotonic() - started
     messages = len(pairs) * MESSAGES_PER_CONVERSATION
     chat_sample = pairs[:SAMPLE]
     stream = sum(_usage(client, [chat_keys.conversation_key(a.pk, b.pk) for a, b in chat_sample]))
     partners = sum(_usage(client, [chat_keys.partners_key(u.pk) for a, b in chat_sample for u in (a, b)]))
     client_ids = _mean_usage(client, [chat_keys.client_id_key(a.pk, b.pk, "c0") for a, b in chat_sample])
-    out["chat_message"] = {
+    return {
         "bytes": round(stream / (len(chat_sample) * MESSAGES_PER_CONVERSATION)),
         "messages_per_conversation": MESSAGES_PER_CONVERSATION, "text_chars": len("message 0: " + "x" * 40),
         "conversation_fixed_bytes": round(partners / len(chat_sample)),
@@ -208,22 +252,28 @@ def measure_memory(users: list[Any]) -> dict[str, Any]:
         "used_memory_growth_per_message": round((_used(client) - before) / messages), "messages": messages,
     }
 
-    # Cached profiles (the cache alias: the same server in the bench).
+
+def _cached_profiles(population: _Population) -> dict[str, Any]:
+    """Cached profiles (the cache alias: the same server in the bench)."""
+    from caching_app.foundation.connections import get_redis
+    from caching_app.service import cache_service
+    from winkr.demo.models import Profile
+    from winkr.demo.serializers import PublicProfileSerializer
+
+    ids = population.ids
     cache_client = get_redis("cache")
-    profiles = {p.user_id: p for p in Profile.objects.filter(user__in=users)}
+    profiles = {p.user_id: p for p in Profile.objects.filter(user__in=population.users)}
     started, before = time.monotonic(), _used(cache_client)
     for chunk in _chunks(ids, 2000):
         cache_service.write_many([(cache_service.user_profile_entry(pk), PublicProfileSerializer(profiles[pk]).data)
                                   for pk in chunk])
-    timings["profiles"] = time.monotonic() - started
-    entries = [cache_service.user_profile_entry(ids[p]) for p in sample]
+    population.timings["profiles"] = time.monotonic() - started
+    entries = [cache_service.user_profile_entry(ids[p]) for p in population.sample]
     value_bytes = _mean_usage(cache_client, [entry.key for entry in entries])
     group_bytes = _mean_usage(cache_client, [entry.gen_key for entry in entries if entry.gen_key])
-    out["cached_profile"] = {"bytes": round(value_bytes + group_bytes), "entry": round(value_bytes),
-                             "group_key": round(group_bytes),
-                             "used_memory_growth": round((_used(cache_client) - before) / len(ids))}
-    out["population_seconds"] = {name: round(value, 1) for name, value in timings.items()}
-    return out
+    return {"bytes": round(value_bytes + group_bytes), "entry": round(value_bytes),
+            "group_key": round(group_bytes),
+            "used_memory_growth": round((_used(cache_client) - before) / len(ids))}
 
 
 class Counts:
@@ -241,18 +291,32 @@ class Counts:
         return calls, int(info["total_writes_processed"])
 
 
-def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict[str, Any]:
-    from django.conf import settings
-    from django.test import Client
-    from django.test.utils import override_settings
-
+def _measured(counts: Counts, action: Any, times: int) -> dict[str, float]:
+    """Commands executed and sent, and round trips, per call of ``action(n)`` for n in ``range(times)``."""
     from bench.bench_sessions import commands_sent
+
+    calls, writes = counts.snapshot()
+    sent = commands_sent()
+    for n in range(times):
+        action(n)
+    calls_after, writes_after = counts.snapshot()
+    return {"commands_executed": round((calls_after - calls) / times, 2),
+            "commands_sent": round((commands_sent() - sent) / times, 2),
+            "round_trips": round((writes_after - writes - 1) / times, 2)}
+
+
+def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict[str, Any]:
     from caching_app.foundation.connections import get_redis
-    from realtime_app.chat import asend_message
-    from realtime_app.presence import SessionsPresence
 
     get_redis("state").flushall()
     counts = Counts(redis_url)
+    return {**_http_requests(users, counts, repetitions), **_realtime_requests(users, counts, repetitions)}
+
+
+def _http_requests(users: list[Any], counts: Counts, repetitions: int) -> dict[str, Any]:
+    """Login, authenticated GET and refresh through the whole Django stack (JWT)."""
+    from django.test import Client
+
     web = Client()
     logins = users[:repetitions * 2]
 
@@ -262,18 +326,9 @@ def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict
         assert reply.status_code == 200, reply.content
         return reply.json()
 
-    def measured(action: Any, times: int) -> dict[str, float]:
-        calls, writes = counts.snapshot()
-        sent = commands_sent()
-        for n in range(times):
-            action(n)
-        calls_after, writes_after = counts.snapshot()
-        return {"commands_executed": round((calls_after - calls) / times, 2),
-                "commands_sent": round((commands_sent() - sent) / times, 2),
-                "round_trips": round((writes_after - writes - 1) / times, 2)}
-
     pairs = [login(user) for user in logins[repetitions:]]  # warm-up logins (scripts loaded, pools open)
-    result: dict[str, Any] = {"login (POST /api/auth/token/)": measured(lambda n: login(logins[n]), repetitions)}
+    result: dict[str, Any] = {
+        "login (POST /api/auth/token/)": _measured(counts, lambda n: login(logins[n]), repetitions)}
     target = users[-1].pk
 
     def get(n: int) -> None:
@@ -282,28 +337,40 @@ def measure_requests(users: list[Any], redis_url: str, repetitions: int) -> dict
 
     for n in range(repetitions):
         get(n)  # fills the profile cache and each user's cached row: the measured GETs are the steady state
-    result["authenticated GET /api/profiles/{id}/ (cache hit)"] = measured(get, repetitions)
+    result["authenticated GET /api/profiles/{id}/ (cache hit)"] = _measured(counts, get, repetitions)
 
     def refresh(n: int) -> None:
         reply = web.post("/api/auth/token/refresh/", {"refresh": pairs[n]["refresh"]},
                          content_type="application/json")
         assert reply.status_code == 200, reply.content
 
-    result["token refresh (every ACCESS_TOKEN_TTL, 15 min, per active device)"] = measured(refresh, repetitions)
+    result["token refresh (every ACCESS_TOKEN_TTL, 15 min, per active device)"] = _measured(
+        counts, refresh, repetitions)
+    return result
 
+
+def _realtime_requests(users: list[Any], counts: Counts, repetitions: int) -> dict[str, Any]:
+    """A chat message and a socket heartbeat, through what the WebSocket consumer calls."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from realtime_app.chat import asend_message
+    from realtime_app.presence import SessionsPresence
+
+    result: dict[str, Any] = {}
     a, b = users[0], users[1]
     realtime = {**settings.WINKR_REALTIME, "CHAT_RATE_LIMIT": {"requests": 10 ** 9, "window": 10}}
     loop = asyncio.new_event_loop()
     try:
         with override_settings(WINKR_REALTIME=realtime):
             loop.run_until_complete(asend_message(a, b.pk, "hello", client_id="warm"))
-            result["chat message (WebSocket path: rate limit, append, deliver)"] = measured(
-                lambda n: loop.run_until_complete(asend_message(a, b.pk, f"message {n}", client_id=f"m{n}")),
+            result["chat message (WebSocket path: rate limit, append, deliver)"] = _measured(
+                counts, lambda n: loop.run_until_complete(asend_message(a, b.pk, f"message {n}", client_id=f"m{n}")),
                 repetitions)
         presence = SessionsPresence()
         loop.run_until_complete(presence.aconnection_alive(a.pk, "ws-a"))
-        result["socket heartbeat (every HEARTBEAT_INTERVAL, 20 s)"] = measured(
-            lambda n: loop.run_until_complete(presence.aconnection_alive(a.pk, "ws-a")), repetitions)
+        result["socket heartbeat (every HEARTBEAT_INTERVAL, 20 s)"] = _measured(
+            counts, lambda n: loop.run_until_complete(presence.aconnection_alive(a.pk, "ws-a")), repetitions)
     finally:
         loop.close()
     return result

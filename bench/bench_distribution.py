@@ -41,7 +41,7 @@ from redis.crc import key_slot
 from websockets.asyncio.client import connect
 
 from bench.bench_load import PASSWORD, ChatPairs, make_users, mixed_specs
-from bench.loadgen import run_load
+from bench.loadgen import LoadResult, run_load
 from caching_app.devservers.asgi_servers import AsgiServer
 from caching_app.devservers.redis_servers import LocalCluster
 
@@ -218,6 +218,16 @@ async def _heartbeating(port: int, tokens: list[str], seconds: float) -> None:
             await sock.close()
 
 
+@dataclass
+class _Tally:
+    """What the masters' MONITOR streams of one run add up to."""
+
+    slots: Counter = field(default_factory=Counter)  # commands per slot
+    names: Counter = field(default_factory=Counter)  # commands per command name
+    samples: dict[int, str] = field(default_factory=dict)  # a key seen in each slot
+    sent: Counter = field(default_factory=Counter)  # client-sent commands (script internals left out) per slot
+
+
 def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters: int, http_users: int,
             seconds: float, server_env: dict[str, str]) -> Distribution:
     user_ids = make_users(users)
@@ -233,68 +243,85 @@ def measure(workdir: Path, buckets: int, users: int, idle_sockets: int, chatters
         with ThreadPoolExecutor(4) as pool:  # the login phase: every user logs in once
             tokens = list(pool.map(lambda index: login(server.url, index), range(users)))
         login_seconds = time.monotonic() - started
-        specs = mixed_specs(user_ids[:http_users], tokens[:http_users])
-        loaded = []
-        load_thread = threading.Thread(target=lambda: loaded.append(
-            run_load(server.url, specs, seconds=seconds, connections=8)))
-        chat = ChatPairs(server.port, user_ids[http_users:http_users + chatters],
-                         tokens[http_users:http_users + chatters])
-        idle = tokens[http_users + chatters:http_users + chatters + idle_sockets]
-
-        async def sockets() -> None:
-            await asyncio.gather(_heartbeating(server.port, idle, seconds + 1), chat.run(seconds, 100_000))
-
-        load_thread.start()
-        asyncio.run(sockets())
-        load_thread.join(timeout=seconds + 120)
+        http, chat, idle = _drive_traffic(server, user_ids, tokens, (http_users, chatters, idle_sockets), seconds)
         for monitor in monitors:
             monitor.stop()
-        stats = [commandstats_total(node) for node in nodes]
-        owners = _slot_owners(nodes[0])
-        result = Distribution(buckets)
-        slots: Counter = Counter()
-        names: Counter = Counter()
-        samples: dict[int, str] = {}
-        sent: Counter = Counter()
-        for node, monitor, (calls, per_command) in zip(cluster.nodes, monitors, stats, strict=True):
-            node_slots, keyless, node_names, node_sent = parse_monitor(monitor.path, samples)
-            slots.update(node_slots)
-            sent.update(node_sent)
-            names.update(node_names)
-            misplaced = sum(count for slot, count in node_slots.items() if owners.get(slot) != node.port)
-            result.masters.append({
-                "port": node.port, "slots_owned": sum(1 for port in owners.values() if port == node.port),
-                "commandstats_calls": calls, "monitor_commands": sum(node_slots.values()) + keyless,
-                "keyless_commands": keyless, "commands_on_slots_of_other_masters": misplaced,
-                "top_commands": dict(Counter(per_command).most_common(8)),
-            })
-        result.total_commands = sum(m["commandstats_calls"] for m in result.masters)
-        result.busiest_slot, result.busiest_slot_commands = slots.most_common(1)[0]
-        result.top_slots = [(slot, count, samples[slot]) for slot, count in slots.most_common(10)]
-        result.busiest_slot_keys = [samples[result.busiest_slot]]
-        result.client_sent_total = sum(sent.values())
-        slot, count = next((slot, count) for slot, count in sent.most_common() if slot >= 0)
-        result.client_sent_busiest_slot = (slot, count, samples[slot])
-        from sessions_app import keys
-        from sessions_app.indexes import INDEXES
-
-        index_slots = {key_slot(keys.index_key(index.name, tag).encode())
-                       for index in INDEXES for tag in keys.index_bucket_tags(index.name, buckets)}
-        on_index = [slots[slot] for slot in index_slots]
-        result.index_slots = {"slots": len(index_slots), "commands": sum(on_index), "busiest": max(on_index),
-                              "share_all_buckets": sum(on_index) / result.total_commands,
-                              "share_busiest_bucket": max(on_index) / result.total_commands,
-                              "client_sent_share_all_buckets": sum(sent[s] for s in index_slots)
-                              / result.client_sent_total}
-        http = loaded[0] if loaded else None
+        result, tally = _distribution(buckets, cluster, nodes, monitors)
+        result.index_slots = _index_slots(buckets, tally, result)
         result.traffic = {
             "logins": users, "login_seconds": round(login_seconds, 2),
             "http_requests": http.requests if http else 0, "http_errors": http.errors if http else -1,
             "heartbeating_sockets": len(idle), "chat_clients": chatters, "chat_messages": chat.messages,
             "seconds": seconds, "monitor_total": sum(m["monitor_commands"] for m in result.masters),
-            "commands_by_name": dict(names.most_common(15)),
+            "commands_by_name": dict(tally.names.most_common(15)),
         }
         return result
+
+
+def _drive_traffic(server: AsgiServer, user_ids: list[int], tokens: list[str], shares: tuple[int, int, int],
+                   seconds: float) -> tuple[LoadResult | None, ChatPairs, list[str]]:
+    """The mixed workload for ``seconds``: authenticated HTTP load, chatting pairs and idle heartbeating
+    sockets, at once; ``shares`` is how many users do each (http, chat, idle), in the order of ``user_ids``."""
+    http_users, chatters, idle_sockets = shares
+    specs = mixed_specs(user_ids[:http_users], tokens[:http_users])
+    loaded = []
+    load_thread = threading.Thread(target=lambda: loaded.append(
+        run_load(server.url, specs, seconds=seconds, connections=8)))
+    chat = ChatPairs(server.port, user_ids[http_users:http_users + chatters],
+                     tokens[http_users:http_users + chatters])
+    idle = tokens[http_users + chatters:http_users + chatters + idle_sockets]
+
+    async def sockets() -> None:
+        await asyncio.gather(_heartbeating(server.port, idle, seconds + 1), chat.run(seconds, 100_000))
+
+    load_thread.start()
+    asyncio.run(sockets())
+    load_thread.join(timeout=seconds + 120)
+    return (loaded[0] if loaded else None), chat, idle
+
+
+def _distribution(buckets: int, cluster: LocalCluster, nodes: list[redis.Redis], monitors: list[MonitorCapture]
+                  ) -> tuple[Distribution, _Tally]:
+    """Commands per master (commandstats, and MONITOR against the slot map) and the busiest slots."""
+    stats = [commandstats_total(node) for node in nodes]
+    owners = _slot_owners(nodes[0])
+    result = Distribution(buckets)
+    tally = _Tally()
+    for node, monitor, (calls, per_command) in zip(cluster.nodes, monitors, stats, strict=True):
+        node_slots, keyless, node_names, node_sent = parse_monitor(monitor.path, tally.samples)
+        tally.slots.update(node_slots)
+        tally.sent.update(node_sent)
+        tally.names.update(node_names)
+        misplaced = sum(count for slot, count in node_slots.items() if owners.get(slot) != node.port)
+        result.masters.append({
+            "port": node.port, "slots_owned": sum(1 for port in owners.values() if port == node.port),
+            "commandstats_calls": calls, "monitor_commands": sum(node_slots.values()) + keyless,
+            "keyless_commands": keyless, "commands_on_slots_of_other_masters": misplaced,
+            "top_commands": dict(Counter(per_command).most_common(8)),
+        })
+    samples = tally.samples
+    result.total_commands = sum(m["commandstats_calls"] for m in result.masters)
+    result.busiest_slot, result.busiest_slot_commands = tally.slots.most_common(1)[0]
+    result.top_slots = [(slot, count, samples[slot]) for slot, count in tally.slots.most_common(10)]
+    result.busiest_slot_keys = [samples[result.busiest_slot]]
+    result.client_sent_total = sum(tally.sent.values())
+    slot, count = next((slot, count) for slot, count in tally.sent.most_common() if slot >= 0)
+    result.client_sent_busiest_slot = (slot, count, samples[slot])
+    return result, tally
+
+
+def _index_slots(buckets: int, tally: _Tally, result: Distribution) -> dict:
+    """The commands on the slots of the all-users index buckets (sessions and online)."""
+    from sessions_app import keys
+    from sessions_app.indexes import INDEXES
+
+    index_slots = {key_slot(keys.index_key(index.name, tag).encode())
+                   for index in INDEXES for tag in keys.index_bucket_tags(index.name, buckets)}
+    on_index = [tally.slots[slot] for slot in index_slots]
+    return {"slots": len(index_slots), "commands": sum(on_index), "busiest": max(on_index),
+            "share_all_buckets": sum(on_index) / result.total_commands,
+            "share_busiest_bucket": max(on_index) / result.total_commands,
+            "client_sent_share_all_buckets": sum(tally.sent[s] for s in index_slots) / result.client_sent_total}
 
 
 def distribution_markdown(runs: dict[int, Distribution]) -> str:

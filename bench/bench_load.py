@@ -248,7 +248,6 @@ def run(bench) -> None:
     server_env = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": bench.redis_url,
                   "CHAT_RATE_LIMIT_REQUESTS": "1000000000",
                   "REALTIME_FRAME_RATE_FRAMES": "1000000000"}
-    results: dict[str, LoadResult] = {}
 
     with AsgiServer(workdir, server_env) as server:
         tokens = [login(server.url, index) for index in range(len(user_ids))]
@@ -262,19 +261,42 @@ def run(bench) -> None:
             mixed_runs.append(run_load(server.url, mixed, seconds=seconds, connections=connections))
         profile_vs_bare(bench, server, bare, me_specs(http_tokens), seconds=seconds, rounds=rounds,
                         connections=connections)
-        results["bare"] = max(bare_runs, key=lambda r: r.rps)  # best of the rounds: least disturbed by neighbours
-        results["mixed"] = max(mixed_runs, key=lambda r: r.rps)
-        ratio = results["mixed"].rps / results["bare"].rps if results["bare"].rps else 0.0
-
         chat = ChatPairs(server.port, user_ids[http_users:], tokens[http_users:])
-        loaded: list[LoadResult] = []
-        load_thread = threading.Thread(target=lambda: loaded.append(
-            run_load(server.url, mixed, seconds=seconds, connections=connections)))
-        load_thread.start()
-        asyncio.run(chat.run(seconds, limit_per_pair=200 if bench.quick else 5000))
-        load_thread.join(timeout=seconds + 90)
-        results["mixed + chat"] = loaded[0]
+        with_chat = _load_while_chatting(server, mixed, chat, seconds=seconds, connections=connections,
+                                         limit_per_pair=200 if bench.quick else 5000)
+    results: dict[str, LoadResult] = {
+        # best of the rounds: least disturbed by neighbours
+        "bare": max(bare_runs, key=lambda r: r.rps), "mixed": max(mixed_runs, key=lambda r: r.rps),
+        "mixed + chat": with_chat,
+    }
+    _record_one_server(bench, results, bare_runs, mixed_runs, chat)
+    cluster = _mixed_on_cluster(bench, workdir, server_env, http_ids, seconds=seconds, connections=connections)
+    if cluster is not None:
+        results["mixed, cluster"] = cluster
+        record(bench, "mixed whole stack, 3-master Redis Cluster", cluster)
+        bench.figure("Load", "cluster mixed / bare APIView requests/s", f"{cluster.rps / results['bare'].rps:.2f}",
+                     "x", target="report (same workload, Redis Cluster)")
 
+    compare_servers(bench, workdir, server_env, user_ids, http_users, seconds=seconds, connections=connections)
+    _charts(bench, results, chat)
+
+
+def _load_while_chatting(server: AsgiServer, mixed: list[RequestSpec], chat: ChatPairs, *, seconds: float,
+                         connections: int, limit_per_pair: int) -> LoadResult:
+    """The mixed HTTP load while ``chat``'s WebSocket pairs chat on the same server."""
+    loaded: list[LoadResult] = []
+    load_thread = threading.Thread(target=lambda: loaded.append(
+        run_load(server.url, mixed, seconds=seconds, connections=connections)))
+    load_thread.start()
+    asyncio.run(chat.run(seconds, limit_per_pair=limit_per_pair))
+    load_thread.join(timeout=seconds + 90)
+    return loaded[0]
+
+
+def _record_one_server(bench, results: dict[str, LoadResult], bare_runs: list[LoadResult],
+                       mixed_runs: list[LoadResult], chat: ChatPairs) -> None:
+    rounds, ws_clients = len(bare_runs), len(chat.tokens)
+    ratio = results["mixed"].rps / results["bare"].rps if results["bare"].rps else 0.0
     generator = load_generator()
     bench.figure("Load", "load generator", generator, "-", target="wrk (Debian package)", met=generator == "wrk")
     record(bench, "bare DRF APIView (baseline)", results["bare"],
@@ -290,23 +312,23 @@ def run(bench) -> None:
     bench.figure("Load", "chat during HTTP load: delivery p50 / p99",
                  f"{percentile(chat.latencies_ms, 0.5):.1f} / {percentile(chat.latencies_ms, 0.99):.1f}", "ms")
 
+
+def _mixed_on_cluster(bench, workdir: Path, server_env: dict[str, str], http_ids: list[int], *, seconds: float,
+                      connections: int) -> LoadResult | None:
+    """The mixed workload against a 3-master Redis Cluster; None (and a figure saying why) when it cannot run."""
     try:
         with (LocalCluster(workdir / "cluster") as cluster,
               AsgiServer(workdir, {**server_env, **cluster.env()}) as server):
-            tokens = [login(server.url, index) for index in range(http_users)]
+            tokens = [login(server.url, index) for index in range(len(http_ids))]
             cluster_mixed = mixed_specs(http_ids, tokens)
             check_ok(server.url, cluster_mixed)
-            results["mixed, cluster"] = run_load(server.url, cluster_mixed, seconds=seconds, connections=connections)
+            return run_load(server.url, cluster_mixed, seconds=seconds, connections=connections)
     except (RuntimeError, OSError) as exc:  # no redis-cli: say so, keep the other figures
         bench.figure("Load", "mixed whole stack on a 3-master cluster", f"not run: {exc}", "-")
-    else:
-        record(bench, "mixed whole stack, 3-master Redis Cluster", results["mixed, cluster"])
-        bench.figure("Load", "cluster mixed / bare APIView requests/s",
-                     f"{results['mixed, cluster'].rps / results['bare'].rps:.2f}", "x",
-                     target="report (same workload, Redis Cluster)")
+        return None
 
-    compare_servers(bench, workdir, server_env, user_ids, http_users, seconds=seconds, connections=connections)
 
+def _charts(bench, results: dict[str, LoadResult], chat: ChatPairs) -> None:
     labels = list(results)
     bench.bars("load_requests_per_second.png", "Requests/s under one daphne process (higher is better)", labels,
                {"requests/s": [results[k].rps for k in labels]}, ylabel="requests/s")

@@ -81,6 +81,13 @@ def run(bench) -> None:
     ours_key = make_session(RedisStore, 1)
     cache_key = make_session(CacheStore, 1)
     db_key = make_session(DbStore, 1)
+    _compare_speed(bench, ours_key, cache_key, db_key)
+    _round_trips(bench, ours_key, cache_key)
+    _memory(bench)
+
+
+def _compare_speed(bench, ours_key: str, cache_key: str, db_key: str) -> None:
+    """A request reading its session, and one changing it, timed against Django's cache and db engines."""
     number = 2000
 
     bench.compare("Sessions", "load (request reading its session) vs cache engine",
@@ -96,6 +103,8 @@ def run(bench) -> None:
     bench.compare("Sessions", "load+save vs db engine", ours=modify_request(RedisStore, ours_key),
                   anchor=modify_request(DbStore, db_key), anchor_name="Django db engine (SQLite)", number=number // 4)
 
+
+def _round_trips(bench, ours_key: str, cache_key: str) -> None:
     load_trips = round_trips(load_request(RedisStore, ours_key))
     save_trips = round_trips(modify_request(RedisStore, ours_key))
     bench.figure("Sessions", "round trips: load (ours)", load_trips, "round trips", target="1", met=load_trips == 1)
@@ -106,7 +115,9 @@ def run(bench) -> None:
     bench.figure("Sessions", "round trips: load+save (cache engine)",
                  round_trips(modify_request(CacheStore, cache_key)), "round trips")
 
-    # Memory: many users, one logged-in device each, so the per-user and global index shares are real.
+
+def _memory(bench) -> None:
+    """Memory: many users, one logged-in device each, so the per-user and global index shares are real."""
     bench.flush()
     users = 200 if bench.quick else 2000
     ours = [make_session(RedisStore, user) for user in range(1, users + 1)]

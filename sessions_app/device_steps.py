@@ -38,6 +38,11 @@ def _tag_of(session_id: object) -> str | None:
     return parsed[0] if parsed else None
 
 
+def _with_hash_keys(session_ids: list[str]) -> list[tuple[str, str]]:
+    """``(session id, Redis key of its hash)`` for the ids that have one (index members are checked, not trusted)."""
+    return [(session_id, redis_key) for session_id in session_ids if (redis_key := k.session_key(session_id))]
+
+
 def create(user_id: object, kind: str, session_id: str | None, ip: str | None, user_agent: str | None,
            device: dict | None, ttl: int | None) -> Op:
     if kind not in KINDS:
@@ -57,7 +62,7 @@ def create(user_id: object, kind: str, session_id: str | None, ip: str | None, u
     info = describe_device(agent, device)
     address = clean(ip, 64)
     now = now_ms()
-    reply = yield Eval("create_device", [k.session_key(session_id), *k.user_keys(tag)], [
+    reply = yield Eval("create_device", [k.require_session_key(session_id), *k.user_keys(tag)], [
         session_id, uid, kind, now, ttl_ms, window_ms(), seen_ttl_ms(), address or "", agent or "",
         json.dumps(info, separators=(",", ":")), str(ttl_ms) if kind == JWT else "",
     ])
@@ -83,13 +88,13 @@ def _evict(tag: str, keep_id: str, count: int) -> Op:
     while limit and count > limit and rounds < MAX_DELETE_ROUNDS:
         rounds += 1
         members = [text(m) for m in (yield Call("zrange", (index, 0, -1)))]
-        others = [m for m in members if m != keep_id and k.session_key(m)]
+        others = _with_hash_keys([m for m in members if m != keep_id])
         if not others:
             break
-        created = yield Pipe([Call("hget", (k.session_key(m), "c")) for m in others])
+        created = yield Pipe([Call("hget", (redis_key, "c")) for _, redis_key in others])
         # A record with no creation time is a leftover of an expired session: it goes first.
-        oldest = min(zip(others, created, strict=True), key=lambda pair: float(pair[1] or 0))[0]
-        reply = yield Eval("delete", [index, k.session_key(oldest)], [limit, oldest])
+        oldest, oldest_key = min(zip(others, created, strict=True), key=lambda pair: float(pair[1] or 0))[0]
+        reply = yield Eval("delete", [index, oldest_key], [limit, oldest])
         count = int(reply[0])
         gone = _deleted(reply)
         if gone:
@@ -102,7 +107,7 @@ def get(session_id: str) -> Op:
     tag = _tag_of(session_id)
     if not tag:
         return None
-    values, expiry = yield Pipe([Call("hmget", (k.session_key(session_id), *RECORD_FIELDS)),
+    values, expiry = yield Pipe([Call("hmget", (k.require_session_key(session_id), *RECORD_FIELDS)),
                                  Call("zscore", (k.user_index_key(tag), session_id))], transaction=True)
     return DeviceSession.from_redis(session_id, values, expiry)
 
@@ -132,7 +137,7 @@ def touch(session_id: str, force: bool = False) -> Op:
     if not tag:
         return False
     now = now_ms()
-    reply = yield Eval("touch", [k.session_key(session_id), *k.user_keys(tag)], [
+    reply = yield Eval("touch", [k.require_session_key(session_id), *k.user_keys(tag)], [
         now, int(sessions_settings.ACTIVITY_UPDATE_INTERVAL * 1000), window_ms(), seen_ttl_ms(),
         "1" if force else "0", session_id,
     ])
@@ -162,7 +167,7 @@ def delete(session_id: str) -> Op:
     tag = _tag_of(session_id)
     if not tag:
         return []
-    reply = yield Eval("delete", [k.user_index_key(tag), k.session_key(session_id)], [-1, session_id])
+    reply = yield Eval("delete", [k.user_index_key(tag), k.require_session_key(session_id)], [-1, session_id])
     gone = _deleted(reply)
     if gone:
         yield from _unindex([session_id])
@@ -175,10 +180,11 @@ def delete_all(user_id: object) -> Op:
     gone: list[tuple[str, str, str]] = []
     for _ in range(MAX_DELETE_ROUNDS):
         members = [text(m) for m in (yield Call("zrange", (index, 0, -1)))]
-        members = [m for m in members if k.session_key(m)]
-        if not members:
+        found = _with_hash_keys(members)
+        if not found:
             break
-        reply = yield Eval("delete", [index, *[k.session_key(m) for m in members]], [-1, *members])
+        members = [member for member, _ in found]
+        reply = yield Eval("delete", [index, *[redis_key for _, redis_key in found]], [-1, *members])
         gone.extend(_deleted(reply))
         yield from _unindex(members)
         if int(reply[0]) == 0:
@@ -260,7 +266,7 @@ def count_active() -> Op:
 def browse(offset: int, limit: int) -> Op:
     """All live device sessions, latest expiry first (the admin's list): a merged page of the index buckets."""
     members = yield from SESSIONS.page(offset, limit, now_ms())
-    members = [m for m in members if k.session_key(m)]
-    replies = yield Pipe([Call("hmget", (k.session_key(m), *RECORD_FIELDS)) for m in members])
-    records = [DeviceSession.from_redis(m, reply) for m, reply in zip(members, replies, strict=True)]
+    found = _with_hash_keys(members)
+    replies = yield Pipe([Call("hmget", (redis_key, *RECORD_FIELDS)) for _, redis_key in found])
+    records = [DeviceSession.from_redis(m, reply) for (m, _), reply in zip(found, replies, strict=True)]
     return [record for record in records if record is not None]

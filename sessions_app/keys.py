@@ -98,6 +98,18 @@ def session_key(session_id: object) -> str | None:
     return f"{_user_session_prefix(caching_settings.KEY_PREFIX, tag)}:{random_part}"
 
 
+def require_session_key(session_id: str) -> str:
+    """:func:`session_key` of an id already known to be valid (one we minted, or one that passed a check).
+
+    Raises ValueError for an empty id, which has no key, rather than handing None on to Redis.
+    """
+    redis_key = session_key(session_id)
+    if redis_key is None:
+        msg = "a session id is a non-empty string"
+        raise ValueError(msg)
+    return redis_key
+
+
 def session_tag(session_id: object) -> str | None:
     """The user tag a session id carries, or None (anonymous, untagged or malformed)."""
     parsed = parse_session_id(session_id)

@@ -23,12 +23,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 RECORD_FIELDS = ("u", "k", "c", "a", "ip", "ua", "dev")
 COOKIE = "cookie"
 JWT = "jwt"
 KINDS = (COOKIE, JWT)
+
+
+@overload
+def from_ms(value: float) -> datetime: ...
+
+
+@overload
+def from_ms(value: bytes | str | float | None) -> datetime | None: ...
 
 
 def from_ms(value: bytes | str | float | None) -> datetime | None:

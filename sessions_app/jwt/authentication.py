@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -32,16 +33,17 @@ logger = logging.getLogger(__name__)
 # Where the middleware leaves (user, token) so DRF does not check the same token twice.
 REQUEST_ATTR = "_winkr_jwt_auth"
 
+# Marked for translation here, translated when raised (AuthenticationFailed takes a str, as DRF renders it at once).
 REVOKED_MESSAGES = {
-    "token_revoked": _("Token has been revoked."),
-    "session_revoked": _("This device session has been logged out."),
-    "user_revoked": _("All sessions of this user have been logged out."),
+    "token_revoked": gettext_noop("Token has been revoked."),
+    "session_revoked": gettext_noop("This device session has been logged out."),
+    "user_revoked": gettext_noop("All sessions of this user have been logged out."),
 }
 
 
 class RevocationUnavailable(drf_exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("Token revocation cannot be checked right now; try again shortly.")
+    default_detail = gettext_lazy("Token revocation cannot be checked right now; try again shortly.")
     default_code = "revocation_unavailable"
 
 
@@ -55,7 +57,7 @@ def token_claims(token: Token) -> TokenClaims:
 
 def revoked_error(reason: str) -> AuthenticationFailed:
     metrics.CHECK_REVOKED.inc()
-    return AuthenticationFailed(REVOKED_MESSAGES[reason], code=reason)
+    return AuthenticationFailed(_(REVOKED_MESSAGES[reason]), code=reason)
 
 
 class RedisJWTAuthentication(JWTAuthentication):

@@ -14,10 +14,10 @@ that authenticate with JWT still refuse it through the authentication class.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
@@ -29,7 +29,7 @@ from .authentication import REQUEST_ATTR, RedisJWTAuthentication, aauthenticate_
 COMPANIONS_ATTR = "_winkr_jwt_companions"
 
 
-def error_response(exc: APIException, authentication: JWTAuthentication | None = None) -> JsonResponse:
+def error_response(exc: APIException, authentication: RedisJWTAuthentication | None = None) -> JsonResponse:
     """The JSON DRF would send for ``exc`` (``{"detail": ..., "code": ...}``), with WWW-Authenticate on 401."""
     detail = exc.detail
     if isinstance(detail, dict):
@@ -61,13 +61,19 @@ class JWTRevocationMiddleware(MiddlewareMixin):
     """
 
     authentication_class: type[RedisJWTAuthentication] = RedisJWTAuthentication
+    #: Set by MiddlewareMixin.__init__ (True when get_response is a coroutine function); the stubs omit it.
+    async_mode: bool
+    #: The hook Django's handler calls after URL resolution, chosen per instance: :meth:`aprocess_view` in
+    #: async mode (a coroutine function, which Django awaits on the event loop instead of sending to a
+    #: thread), else :meth:`sync_process_view`.
+    process_view: Callable[[HttpRequest, Callable[..., Any], Any, Any],
+                           HttpResponse | None | Awaitable[HttpResponse | None]]
 
     def __init__(self, get_response: Callable[..., Any]):
         super().__init__(get_response)
-        if self.async_mode:
-            self.process_view = self.aprocess_view
+        self.process_view = self.aprocess_view if self.async_mode else self.sync_process_view
 
-    def __call__(self, request: HttpRequest) -> Any:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.async_mode:
             return self.__acall__(request)
         response = self.get_response(request)
@@ -75,8 +81,9 @@ class JWTRevocationMiddleware(MiddlewareMixin):
             companion.finish()
         return response
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        response = await self.get_response(request)
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        # Async mode: Django handed this middleware an async get_response (the stubs type both kinds).
+        response = await self.get_response(request)  # type: ignore[misc]
         for companion in getattr(request, COMPANIONS_ATTR, ()):
             await companion.afinish()
         return response
@@ -98,8 +105,8 @@ class JWTRevocationMiddleware(MiddlewareMixin):
         authentication.pipelined = plan
         return authentication
 
-    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
-                     view_kwargs: Any) -> HttpResponse | None:
+    def sync_process_view(self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any,
+                          view_kwargs: Any) -> HttpResponse | None:
         authentication = self.authentication_for(request, view_func)
         if authentication is None:
             return None
@@ -115,7 +122,8 @@ class JWTRevocationMiddleware(MiddlewareMixin):
         if authentication is None:
             return None
         try:
-            raw_token = authentication.get_raw_token(authentication.get_header(request))
+            # simplejwt annotates get_header's request as DRF's Request but reads only request.META.
+            raw_token = authentication.get_raw_token(authentication.get_header(request))  # type: ignore[arg-type]
             if raw_token is None:  # another scheme than Bearer: DRF decides
                 return None
             result = await aauthenticate_raw(raw_token, authentication)
@@ -125,7 +133,7 @@ class JWTRevocationMiddleware(MiddlewareMixin):
         return None
 
     @staticmethod
-    def refused(request: HttpRequest, exc: APIException, authentication: JWTAuthentication) -> JsonResponse:
+    def refused(request: HttpRequest, exc: APIException, authentication: RedisJWTAuthentication) -> JsonResponse:
         # A refused token keeps what its companions took (a revoked token counts against its own user).
         request.__dict__.pop(COMPANIONS_ATTR, None)
         return error_response(exc, authentication)

@@ -89,7 +89,16 @@ def test_two_people_chat_replay_match_and_logout_everywhere(browser, server, bob
     send(bob, "hi alice")
     messages(alice, "hi alice").wait_for(timeout=WAIT)
 
-    # Bob's page reloads while alice writes: the replay through ?since= brings each missed message once.
+    check_replay_after_reload_and_drop(alice, bob)
+    check_match(alice, bob)
+    tab = open_demo(bob_context, server)
+    check_revoking_a_device(bob, tab)
+    check_log_out_everywhere(alice, bob, tab)
+
+
+def check_replay_after_reload_and_drop(alice, bob) -> None:
+    """Bob's page reloads while alice writes, then loses its connection: each time the replay through ?since=
+    brings each missed message once."""
     bob.click("#drop")
     bob.locator("#chat-state.closed").wait_for(timeout=WAIT)
     send(alice, "missed one")
@@ -109,7 +118,9 @@ def test_two_people_chat_replay_match_and_logout_everywhere(browser, server, bob
     assert messages(bob, "missed three").count() == 1
     assert bob.locator("#messages li.msg").count() == 5
 
-    # A mutual like is a match: both get the notification on ws/notifications/.
+
+def check_match(alice, bob) -> None:
+    """A mutual like is a match: both get the notification on ws/notifications/."""
     alice.click("#like")
     alice.locator("#like-result", has_text="Liked").wait_for(timeout=WAIT)
     bob.click("#like")
@@ -119,8 +130,9 @@ def test_two_people_chat_replay_match_and_logout_everywhere(browser, server, bob
         assert page.locator("#notifications li[data-kind=match]").count() == 1
     screenshot(alice, "demo")
 
-    # Bob's second tab is a second device: bob sees it and revokes it; its socket closes with 4401.
-    tab = open_demo(bob_context, server)
+
+def check_revoking_a_device(bob, tab) -> None:
+    """Bob's second tab is a second device: bob sees it and revokes it; its socket closes with 4401."""
     sign_in(tab, "bob", "pw-bob-demo-123")
     bob.click("#refresh-devices")
     bob.locator("#devices tr.device:nth-child(2)").wait_for(timeout=WAIT)
@@ -130,7 +142,9 @@ def test_two_people_chat_replay_match_and_logout_everywhere(browser, server, bob
     bob.locator("#devices tr.device").nth(1).wait_for(state="detached", timeout=WAIT)
     assert bob.locator("#chat-state.open").count() == 1  # this device is untouched
 
-    # Log out everywhere from the second tab: the first tab's socket closes with 4401 and the page says so.
+
+def check_log_out_everywhere(alice, bob, tab) -> None:
+    """Log out everywhere from the second tab: the first tab's socket closes with 4401 and the page says so."""
     sign_in(tab, "bob", "pw-bob-demo-123")
     tab.click("#logout-all")
     tab.locator("#signed-out", has_text="Logged out everywhere").wait_for(timeout=WAIT)
