@@ -190,6 +190,9 @@ class ChatPairs:
             frame = json.loads(await socket.recv())
             if predicate(frame):
                 return
+            if frame.get("type") == "error":  # a refused frame: fail now rather than wait for its answer
+                msg = f"chat pair refused: {frame}"
+                raise RuntimeError(msg)
 
     async def _pair(self, a, b, a_id: int, b_id: int, deadline: float, limit: int) -> None:  # noqa: ANN001
         for n in range(limit):
