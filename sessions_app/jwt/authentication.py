@@ -22,6 +22,8 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from caching_app.foundation.twins import Op, Twin, arun, run
+
 from . import metrics, users
 from .blacklist import TokenBlacklist, blacklist
 from .claims import MalformedClaims, TokenClaims
@@ -107,24 +109,9 @@ class RedisJWTAuthentication(JWTAuthentication):
             raise
 
     def get_user(self, validated_token: Token) -> Any:
-        claims = token_claims(validated_token)
-        with_user = bool(jwt_settings.USER_CACHE_TTL)
-        try:
-            result = self.blacklist.check(claims, with_user=with_user, companions=self.companions(claims))
-        except RedisError as exc:
-            self.revocation_unavailable(exc)
-            result = None
-        user = self.user_from_check(result)
-        if user is None:
-            user = self.fetch_user(claims.user_id)
-            if self.should_remember(result, with_user):
-                try:
-                    users.remember(claims.user_id, user)
-                except RedisError:
-                    logger.warning("Could not cache the row of user %s", claims.user_id)
-        return self.check_user(user, validated_token)
+        return self.check_user(run(user_op(self, token_claims(validated_token)), NO_CLIENT), validated_token)
 
-    # The steps below are shared with the async path (aauthenticate_raw), so both decide alike.
+    # The steps below are those of user_op, which the sync (get_user) and async (aauthenticate_raw) paths share.
     def revocation_unavailable(self, exc: RedisError) -> None:
         """Redis could not answer: raise (fail closed, the default) or log, count and go on (FAIL_OPEN)."""
         if not jwt_settings.FAIL_OPEN:
@@ -152,12 +139,6 @@ class RedisJWTAuthentication(JWTAuthentication):
         # A tombstone (user just saved) or a failed check means: do not cache the row now.
         return with_user and result is not None and result.user_row is None
 
-    def fetch_user(self, user_id: str) -> Any:
-        try:
-            return users.fetch_user(user_id)
-        except users.UserNotFound as exc:
-            raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
-
     def check_user(self, user: Any, validated_token: Token) -> Any:
         """simplejwt's checks on the user row (active flag, password-change revocation)."""
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -169,32 +150,46 @@ class RedisJWTAuthentication(JWTAuthentication):
         return user
 
 
-async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuthentication | None = None,
-                            ) -> tuple[Any, Token]:
-    """Async twin for Channels: validate ``raw_token`` and check it with one async round trip."""
-    auth = authentication or RedisJWTAuthentication()
-    raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
-    token = auth.get_validated_token(raw)
-    claims = token_claims(token)
+def user_op(auth: RedisJWTAuthentication, claims: TokenClaims) -> Op:
+    """The user behind valid ``claims``, or AuthenticationFailed: the one logic of both paths.
+
+    One round trip answers "revoked?" and carries the cached user row (and the pipelined companions);
+    SQL is read only on a miss, and the row is cached again unless a tombstone says it just changed.
+    Its steps are :class:`~caching_app.foundation.twins.Twin` pairs, so the sync driver (DRF's
+    ``get_user``) and the async one (the middleware, WebSockets) run the same decisions.
+    """
     with_user = bool(jwt_settings.USER_CACHE_TTL)
     try:
-        result = await auth.blacklist.acheck(claims, with_user=with_user, companions=auth.companions(claims))
+        result = yield Twin(auth.blacklist.check, auth.blacklist.acheck, (claims,),
+                            {"with_user": with_user, "companions": auth.companions(claims)})
     except RedisError as exc:
         auth.revocation_unavailable(exc)
         result = None
     user = auth.user_from_check(result)
-    if user is None:
+    if user is not None:
+        return user
+    try:
+        user = yield Twin(users.fetch_user, users.afetch_user, (claims.user_id,))
+    except users.UserNotFound as exc:
+        raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
+    if auth.should_remember(result, with_user):
         try:
-            user = await users.afetch_user(claims.user_id)
-        except users.UserNotFound as exc:
-            raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
-        if auth.should_remember(result, with_user):
-            try:
-                await users.aremember(claims.user_id, user)
-            except RedisError:
-                logger.warning("Could not cache the row of user %s", claims.user_id)
-    if api_settings.CHECK_REVOKE_TOKEN:
-        from asgiref.sync import sync_to_async
+            yield Twin(users.remember, users.aremember, (claims.user_id, user))
+        except RedisError:
+            logger.warning("Could not cache the row of user %s", claims.user_id)
+    return user
 
-        return await sync_to_async(auth.check_user)(user, token), token
+
+# user_op's steps are all Twins (each brings its own client): the drivers never need one of theirs.
+NO_CLIENT = None
+
+
+async def aauthenticate_raw(raw_token: bytes | str, authentication: RedisJWTAuthentication | None = None,
+                            ) -> tuple[Any, Token]:
+    """Async twin of DRF's authenticate for Channels and the middleware: validate ``raw_token``, then
+    :func:`user_op` with the async driver."""
+    auth = authentication or RedisJWTAuthentication()
+    raw = raw_token.encode() if isinstance(raw_token, str) else raw_token
+    token = auth.get_validated_token(raw)
+    user = await arun(user_op(auth, token_claims(token)), NO_CLIENT)
     return auth.check_user(user, token), token
