@@ -57,6 +57,10 @@ HIT, STALE, MISS = "hit", "stale", "miss"
 MISSING: Any = object()
 
 
+#: An entry's stored bytes and its group's generation, as one MGET returns them.
+Prefetched = tuple[bytes | None, bytes | None]
+
+
 class CacheUnavailable(Exception):
     """The cache alias could not be reached (raised only where a caller must know: warming)."""
 
@@ -183,8 +187,10 @@ class CacheService:
         metrics.count("errors", kind)
 
     # --- operations, written once for both twins (caching_app.foundation.twins) ---------------
-    def _read_op(self, entry: CacheEntry) -> Op:
-        if entry.gen_key is None:
+    def _read_op(self, entry: CacheEntry, prefetched: Prefetched | None = None) -> Op:
+        if prefetched is not None:  # read ahead in the request's first round trip (caching_app.prefetch)
+            raw, gen = prefetched
+        elif entry.gen_key is None:
             raw, gen = (yield Call("get", (entry.key,))), None
         else:
             raw, gen = yield Call("mget", ((entry.key, entry.gen_key),))
@@ -236,11 +242,12 @@ class CacheService:
             self._degraded(entry, entry.kind, exc)
             return False
 
-    def _lookup_op(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None) -> Op:
+    def _lookup_op(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None,
+                   prefetched: Prefetched | None = None) -> Op:
         if not self.enabled:
             return (yield Invoke(loader)), False
         try:
-            state, value, gen = yield from self._read_op(entry)
+            state, value, gen = yield from self._read_op(entry, prefetched)
         except RedisError as exc:
             self._degraded(entry, entry.kind, exc)
             return (yield Invoke(loader)), False
@@ -341,9 +348,14 @@ class CacheService:
         """The cached value, or ``loader()``'s result cached; one caller per key computes at a time."""
         return self.lookup(entry, loader, ttl)[0]
 
-    def lookup(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None = None) -> tuple[Any, bool]:
-        """:meth:`get_or_set` that also says whether the value came from the cache."""
-        return run(self._lookup_op(entry, loader, ttl), self._client)
+    def lookup(self, entry: CacheEntry, loader: Callable[[], Any], ttl: float | None = None, *,
+               prefetched: Prefetched | None = None) -> tuple[Any, bool]:
+        """:meth:`get_or_set` that also says whether the value came from the cache.
+
+        ``prefetched``: the entry's ``(value, generation)`` already read in this request's first round
+        trip (:func:`caching_app.prefetch.take`); a hit then costs no round trip of its own.
+        """
+        return run(self._lookup_op(entry, loader, ttl, prefetched), self._client)
 
     def invalidate(self, entry: CacheEntry) -> bool:
         """Delete one entry (no stale copy survives). False if Redis failed."""
@@ -393,8 +405,8 @@ class CacheService:
         return (await self.alookup(entry, loader, ttl))[0]
 
     async def alookup(self, entry: CacheEntry, loader: Callable[[], Awaitable[Any]],
-                      ttl: float | None = None) -> tuple[Any, bool]:
-        return await arun(self._lookup_op(entry, loader, ttl), self._aclient)
+                      ttl: float | None = None, *, prefetched: Prefetched | None = None) -> tuple[Any, bool]:
+        return await arun(self._lookup_op(entry, loader, ttl, prefetched), self._aclient)
 
     async def ainvalidate(self, entry: CacheEntry) -> bool:
         return await arun(self._invalidate_op(entry), self._aclient)

@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 
+from .conf import ratelimit_settings
 from .limiter import (
     RateLimitConfig,
     RateLimitDecision,
@@ -43,6 +44,7 @@ class ThrottlePrefetch:
 
     def __init__(self, request: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str):
         self.request, self.scope, self.configs, self.key = request, scope, configs, key
+        self.alias = ratelimit_settings.REDIS_ALIAS  # where the counters live (sessions_app.jwt.pipelined checks it)
         self.token: str | None = None
         self.decision: RateLimitDecision | None = None
         self.taken = False

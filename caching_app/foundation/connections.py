@@ -214,6 +214,12 @@ class RedisConnections:
             client = clients[alias] = build_async_client(self.config(alias))
         return client
 
+    def same_server(self, alias: str, other: str) -> bool:
+        """True when both aliases reach the same Redis (and database): one pipeline can serve both."""
+        a, b = self.config(alias), self.config(other)
+        return (a.mode, a.url, a.db, a.cluster_nodes, a.sentinels, a.sentinel_service) == (
+            b.mode, b.url, b.db, b.cluster_nodes, b.sentinels, b.sentinel_service)
+
     def built_clients(self) -> dict[str, Any]:
         """The sync clients built so far in this process, by alias (for pool statistics)."""
         return dict(self._sync)

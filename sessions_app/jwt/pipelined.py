@@ -8,7 +8,10 @@ instead of a round trip of its own. Each entry of the setting is a dotted path t
 - ``queue(pipe) -> int``: add its commands (all keys tagged with ``user_id``), return how many;
 - ``receive(replies)``: its replies, errors included as exception objects (never raised here);
 - ``finish()`` / ``afinish()``: called by the middleware once the response is ready, whatever it is,
-  unless the middleware itself refused the token.
+  unless the middleware itself refused the token;
+- ``alias``: the Redis alias its keys live on. A companion whose alias is not the same server and
+  database as ``WINKR_JWT["ALIAS"]`` cannot ride in this pipeline and is dropped (it then makes its
+  own round trip, as without the setting).
 
 sessions_app does not import the other apps: the project's settings name them.
 """
@@ -18,15 +21,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from caching_app.foundation.connections import redis_connections
+
 from .conf import jwt_settings
 
 
 def plan(request: Any, view_func: Any, user_id: str) -> list[Any]:
-    """The companions that want to ride along for this request (usually none or one)."""
+    """The companions that want to ride along for this request (usually none, one or two)."""
     companions = []
     for factory in jwt_settings.PIPELINED_CHECKS:
         companion = factory(request, view_func, user_id)
-        if companion is not None:
+        if companion is not None and redis_connections.same_server(companion.alias, jwt_settings.ALIAS):
             companions.append(companion)
     return companions
 

@@ -1,4 +1,4 @@
-"""The authenticated, throttled, cached GET: two Redis round trips, and every guarantee kept.
+"""The authenticated, throttled, cached GET: one Redis round trip, and every guarantee kept.
 
 Round trips are counted on the test's own redis-server: ``total_reads_processed`` (socket reads the
 server handled: one per round trip of a small pipeline) and ``INFO commandstats``, before and after.
@@ -77,20 +77,59 @@ def deltas(before, after) -> tuple[int, dict[str, int]]:
     return reads, commands
 
 
-def test_cached_profile_get_is_two_round_trips(get, rates, user, mint, raw_redis):
-    _, access = mint(user)
+def cached_get_counts(get, path, access, raw_redis):
+    """Warm ``path``'s cache entry, then ``(reads, commands, response, body)`` of one more GET."""
     for _ in range(3):  # creates the profile (which invalidates the user's group), caches it, reads it back
-        status, response, _ = get("/api/profiles/me/", access)
+        status, response, _ = get(path, access)
         assert status == 200
     assert response["X-Cache"] == "HIT"
     before = server_counts(raw_redis)
-    status, response, body = get("/api/profiles/me/", access)
+    status, response, body = get(path, access)
     after = server_counts(raw_redis)
-    assert status == 200 and body["user_id"] == user.pk and response["X-Cache"] == "HIT"
-    reads, commands = deltas(before, after)
+    assert status == 200 and response["X-Cache"] == "HIT"
+    return (*deltas(before, after), response, body)
+
+
+def test_cached_profile_get_is_one_round_trip(get, rates, user, mint, raw_redis):
+    _, access = mint(user)
+    reads, commands, response, body = cached_get_counts(get, "/api/profiles/me/", access, raw_redis)
+    assert body["user_id"] == user.pk
     assert commands == {"mget": 2, "evalsha": 1}  # revocation + user row, user throttle, cache entry + generation
-    assert reads == 2  # the first two in one pipeline
+    assert reads == 1  # all three in one pipeline (caching_app.prefetch, ratelimit_app.prefetch)
     assert response["RateLimit-Policy"].startswith('"user-60s";q=5;w=60')
+
+
+def test_another_users_cached_profile_is_read_ahead_from_the_url(get, rates, user, other_user, mint, raw_redis):
+    _, access = mint(user)
+    reads, commands, _, body = cached_get_counts(get, f"/api/profiles/{other_user.pk}/", access, raw_redis)
+    assert body["user_id"] == other_user.pk
+    assert commands == {"mget": 2, "evalsha": 1} and reads == 1
+
+
+def test_cache_on_another_server_is_read_by_the_view(get, rates, user, mint, raw_redis, settings):
+    """The pipeline is the JWT alias': a cache alias elsewhere (here: another database) is not read ahead."""
+    redis_config = {alias: dict(options) for alias, options in settings.WINKR_REDIS.items()}
+    redis_config["cache"]["URL"] = redis_config["cache"]["URL"].rsplit("/", 1)[0] + "/3"
+    with override_settings(WINKR_REDIS=redis_config):
+        _, access = mint(user)
+        reads, commands, _, _ = cached_get_counts(get, "/api/profiles/me/", access, raw_redis)
+    assert commands == {"mget": 2, "evalsha": 1}
+    assert reads == 2  # revocation + throttle, then the view's own cache read
+
+
+def test_read_ahead_entry_stays_coherent_with_invalidation(get, user, mint):
+    """A profile edit invalidates the group: the next GET's read-ahead sees the new generation and misses."""
+    _, access = mint(user)
+    for _ in range(3):
+        status, response, body = get("/api/profiles/me/", access)
+    assert response["X-Cache"] == "HIT"
+    client = APIClient()
+    edited = client.patch("/api/profiles/me/", {"bio": "edited"}, format="json", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert edited.status_code == 200
+    status, response, body = get("/api/profiles/me/", access)
+    assert status == 200 and response["X-Cache"] == "MISS" and body["bio"] == "edited"
+    status, response, body = get("/api/profiles/me/", access)
+    assert response["X-Cache"] == "HIT" and body["bio"] == "edited"
 
 
 def test_revoked_token_is_refused_at_once_and_counts_against_its_user(get, rates, user, mint):
