@@ -24,7 +24,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from caching_app.foundation.twins import Op, Twin, arun, run
 
-from . import metrics, users
+from . import metrics, pipelined, users
 from .blacklist import TokenBlacklist, blacklist
 from .claims import MalformedClaims, TokenClaims
 from .conf import jwt_settings
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # Where the middleware leaves (user, token) so DRF does not check the same token twice.
 REQUEST_ATTR = "_winkr_jwt_auth"
+# Where the async middleware leaves the authenticator (with its pipelined companions) for DRF to run.
+PENDING_ATTR = "_winkr_jwt_pending"
 
 # Marked for translation here, translated when raised (AuthenticationFailed takes a str, as DRF renders it at once).
 REVOKED_MESSAGES = {
@@ -77,7 +79,23 @@ class RedisJWTAuthentication(JWTAuthentication):
         done = getattr(django_request, REQUEST_ATTR, None)
         if done is not None:
             return done
+        pending = django_request.__dict__.pop(PENDING_ATTR, None)
+        if pending is not None:
+            return pending.authenticate_pending(request)
         result = super().authenticate(request)
+        if result is not None:
+            setattr(django_request, REQUEST_ATTR, result)
+        return result
+
+    def authenticate_pending(self, request: Any) -> tuple[Any, Token] | None:
+        """The check the async middleware prepared; a refused token keeps what its companions took (a
+        revoked token counts against its own user's limit), as when the middleware refuses it."""
+        django_request = getattr(request, "_request", request)
+        try:
+            result = super().authenticate(request)
+        except drf_exceptions.APIException:
+            django_request.__dict__.pop(pipelined.COMPANIONS_ATTR, None)
+            raise
         if result is not None:
             setattr(django_request, REQUEST_ATTR, result)
         return result

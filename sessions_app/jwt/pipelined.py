@@ -25,6 +25,9 @@ from caching_app.foundation.connections import redis_connections
 
 from .conf import jwt_settings
 
+# Where the companions of a request wait for the middleware to finish them.
+COMPANIONS_ATTR = "_winkr_jwt_companions"
+
 
 def plan(request: Any, view_func: Any, user_id: str) -> list[Any]:
     """The companions that want to ride along for this request (usually none, one or two)."""
