@@ -31,11 +31,14 @@ MAX_MEMO_TEXT = 512
 _MAX_DEPTH = 64
 
 
-def _short(value: Any, limit: int) -> bool:
-    if isinstance(value, str | bytes):
-        return len(value) <= limit
-    if isinstance(value, tuple):
-        return all(_short(item, limit) for item in value)
+def _all_short(values: tuple | Any, limit: int) -> bool:
+    # A plain loop: this runs for every memoised key on the request path (generators cost more than the check).
+    for value in values:
+        if isinstance(value, str | bytes):
+            if len(value) > limit:
+                return False
+        elif isinstance(value, tuple) and not _all_short(value, limit):
+            return False
     return True
 
 
@@ -51,7 +54,7 @@ def bounded_memo(maxsize: int, max_text: int = MAX_MEMO_TEXT) -> Callable[[F], F
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if all(_short(arg, max_text) for arg in args) and all(_short(v, max_text) for v in kwargs.values()):
+            if _all_short(args, max_text) and (not kwargs or _all_short(tuple(kwargs.values()), max_text)):
                 return cached(*args, **kwargs)
             return func(*args, **kwargs)
 

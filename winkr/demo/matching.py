@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from caching_app.service import cache_service
+from caching_app.service import Prefetched, cache_service
 
 from .models import Like, Profile
 from .serializers import PublicProfileSerializer
@@ -29,8 +29,9 @@ def recommendations(user_id: int, limit: int = RECOMMENDATIONS) -> dict[str, Any
     return {"results": PublicProfileSerializer(candidates[:limit], many=True).data}
 
 
-def cached_recommendations(user_id: int) -> tuple[dict[str, Any], bool]:
-    return cache_service.lookup(cache_service.match_recommendations_entry(user_id), lambda: recommendations(user_id))
+def cached_recommendations(user_id: int, prefetched: Prefetched | None = None) -> tuple[dict[str, Any], bool]:
+    return cache_service.lookup(cache_service.match_recommendations_entry(user_id), lambda: recommendations(user_id),
+                                prefetched=prefetched)
 
 
 @dataclass(frozen=True)

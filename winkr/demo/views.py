@@ -143,10 +143,14 @@ class PhotoListView(APIView):
 
 
 class MatchesView(APIView):
+    cache_prefetch = staticmethod(lambda user_id, kwargs: cache_service.match_recommendations_entry(user_id))
+
     @extend_schema(operation_id="matches_recommendations", responses={200: RecommendationsSerializer},
                    parameters=[X_CACHE], summary="Match recommendations for the signed-in user (cached).")
     def get(self, request: Request) -> Response:
-        return with_cache_header(*matching.cached_recommendations(signed_in(request).pk))
+        user_id = signed_in(request).pk
+        entry = cache_service.match_recommendations_entry(user_id)
+        return with_cache_header(*matching.cached_recommendations(user_id, prefetch.take(request, entry)))
 
 
 class LikeView(APIView):
