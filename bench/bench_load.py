@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -176,6 +177,9 @@ class ChatPairs:
 
     def __init__(self, port: int, user_ids: list[int], tokens: list[str]):
         self.port, self.user_ids, self.tokens = port, user_ids, tokens
+        # client_ids are idempotency keys per conversation: a later run between the same users (the server
+        # comparison) must not reuse an earlier run's, or its messages are duplicates that nobody receives.
+        self.run_id = uuid.uuid4().hex[:8]
         self.latencies_ms: list[float] = []
         self.messages = 0
         self.elapsed = 0.0
@@ -199,12 +203,12 @@ class ChatPairs:
             if time.monotonic() >= deadline:
                 return
             src, dst, dst_id = (a, b, b_id) if n % 2 == 0 else (b, a, a_id)
-            text = f"m{n}-{a_id}"
+            text, client_id = f"m{n}-{a_id}", f"{self.run_id}-{n}"
             started = time.perf_counter()
-            await src.send(json.dumps({"type": "chat.message", "to": dst_id, "text": text, "client_id": str(n)}))
+            await src.send(json.dumps({"type": "chat.message", "to": dst_id, "text": text, "client_id": client_id}))
             await self._until(dst, lambda f, t=text: f.get("type") == "chat.message" and f.get("text") == t)
             self.latencies_ms.append((time.perf_counter() - started) * 1000)
-            await self._until(src, lambda f, c=str(n): f.get("type") == "chat.ack" and f.get("client_id") == c)
+            await self._until(src, lambda f, c=client_id: f.get("type") == "chat.ack" and f.get("client_id") == c)
             self.messages += 1
 
     async def run(self, seconds: float, limit_per_pair: int) -> None:
