@@ -223,3 +223,17 @@ def test_pipelined_check_on_cluster(get, rates, user, mint, redis_cluster, use_r
     TokenBlacklist().revoke_session(user.pk, access["sid"])
     assert get("/t/throttled/", access)[0] == 401
     redis_cluster.flush()
+
+
+def test_throttle_on_another_server_asks_redis_itself_and_stays_exact(get, user, mint, raw_redis, settings):
+    """The counters on an alias of their own (another database): not pipelined, still one count per request."""
+    redis_config = {alias: dict(options) for alias, options in settings.WINKR_REDIS.items()}
+    redis_config["limits"] = dict(redis_config["state"], URL=redis_config["state"]["URL"].rsplit("/", 1)[0] + "/4")
+    with override_settings(WINKR_REDIS=redis_config, WINKR_RATELIMIT={"RATES": RATES, "REDIS_ALIAS": "limits"}):
+        _, access = mint(user)
+        remaining = [get("/t/throttled/", access)[1]["X-RateLimit-Remaining"] for _ in range(3)]
+        before = server_counts(raw_redis)
+        assert get("/t/throttled/", access)[0] == 200
+        reads, commands = deltas(before, server_counts(raw_redis))
+    assert remaining == ["4", "3", "2"]
+    assert commands == {"mget": 1, "evalsha": 1} and reads == 2
