@@ -122,3 +122,26 @@ def test_a_cluster_keeps_one_step_per_slot(users, redis_cluster, use_redis, monk
     redis = get_redis("state")
     assert stored(redis, alice, bob) == ["one"]
     assert redis.zscore(partners_key(bob.pk), str(alice.pk))
+
+
+def test_sentinel_is_one_server_and_sends_in_one_script(users, redis_sentinel, use_redis, monkeypatch):
+    use_redis(MODE="sentinel", SENTINELS=redis_sentinel.sentinel_addresses, SENTINEL_SERVICE=redis_sentinel.service)
+    alice, bob = users["alice"], users["bob"]
+    assert single_server()
+    counter = CountingSteps(monkeypatch)
+    with LIMIT_2:
+        chat.send_message(alice, bob.pk, "one", client_id="a")
+        assert counter.steps == ["Twin", "sliding_log", "Twin"]
+        assert chat.send_message(alice, bob.pk, "again", client_id="a").duplicate
+        with pytest.raises(RateLimited):
+            chat.send_message(alice, bob.pk, "three")
+    assert stored(get_redis("state"), alice, bob) == ["one"]
+
+
+def test_a_separate_rate_limit_alias_keeps_the_limit_on_its_own_server(users, settings, monkeypatch):
+    settings.WINKR_RATELIMIT = {**settings.WINKR_RATELIMIT, "REDIS_ALIAS": "cache"}
+    alice, bob = users["alice"], users["bob"]
+    assert not single_server()  # the two aliases may be two servers: no script can span them
+    counter = CountingSteps(monkeypatch)
+    chat.send_message(alice, bob.pk, "one")
+    assert counter.steps == ["Twin", "Twin", "Together", "Twin"]
