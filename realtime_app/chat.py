@@ -9,7 +9,9 @@ the Stream with the last id it saw.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,16 +19,17 @@ from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
 
 from caching_app.foundation.connections import get_async_redis, get_redis
-from caching_app.foundation.twins import Call, Eval, Op, Pipe, Together, Twin, arun, run
+from caching_app.foundation.twins import Call, Eval, Op, Pipe, Step, Together, Twin, arun, run
 
 from .conf import realtime_settings
 from .delivery import adeliver, deliver
 from .errors import InvalidInput, RateLimited, Unavailable
 from .keys import chat_group, client_id_key, conversation_key, conversation_tag, partners_key
-from .limits import acheck_chat_rate, check_chat_rate
+from .limits import acheck_chat_rate, chat_rate_config, check_chat_rate
 from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
 from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
 from .scripts import LUA_SCRIPTS
+from .send_script import fused_send, parse_send_reply, single_server
 from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
 from .validation import require_utf8
 
@@ -56,11 +59,12 @@ class ChatMessage:
     # True when this is the original of a resent client_id (nothing new was stored or delivered).
     duplicate: bool = field(default=False, compare=False)
 
-    @property
+    # Cached: the ack and the delivered frame both carry them.
+    @functools.cached_property
     def sent_at(self) -> str:
         return id_time(self.id)
 
-    @property
+    @functools.cached_property
     def cursor(self) -> str:
         """The replay position of this message among all of a user's conversations: ``<id>@<tag>``.
 
@@ -190,32 +194,60 @@ def _delivery(message: ChatMessage, exclude_channel: str | None) -> Twin:
                                     "chat message"))
 
 
+def _store_in_one_script(sender_pk: str, recipient_pk: str, text: str, client_id: str | None
+                         ) -> Generator[Step, Any, list[Any]]:
+    """One server (standalone, Sentinel): the rate limit, the append and the partner index in one round trip
+    (realtime_app.send_script); the limit still decides before anything is stored."""
+    config = chat_rate_config()
+    due = not indexed_partners.contains(None, sender_pk, recipient_pk)
+    step, token = fused_send(config, sender_pk, recipient_pk, _append(sender_pk, recipient_pk, text, client_id),
+                             index=due, max_partners=MAX_PARTNERS)
+    sent = parse_send_reply(config, sender_pk, (yield step), token)
+    if sent.retry_after is not None:
+        raise _rate_limited(sent.retry_after)
+    if sent.indexed:
+        indexed_partners.remember(None, sender_pk, recipient_pk, PARTNER_INDEX_REFRESH)
+    return sent.stored
+
+
+def _store_by_slot(sender_pk: str, recipient_pk: str, text: str, client_id: str | None
+                   ) -> Generator[Step, Any, list[Any]]:
+    """A Cluster: the rate limit (the sender's slot, on ratelimit_app's alias), then the append (the pair's
+    slot) with the partner index (each user's slot) alongside when due. Keys of different slots cannot share
+    a script, and the limit must decide before anything is stored (a refused sender must not trim the capped
+    Stream), so the limit cannot share the append's round trip."""
+    retry_after = yield Twin(check_chat_rate, acheck_chat_rate, (sender_pk,))
+    if retry_after is not None:
+        raise _rate_limited(retry_after)
+    append = _append(sender_pk, recipient_pk, text, client_id)
+    if _needs_index(sender_pk, recipient_pk):
+        _, reply = yield Together((_index_partners(sender_pk, recipient_pk), append))
+    else:
+        reply = yield append
+        if _new_conversation(reply):
+            yield _index_partners(sender_pk, recipient_pk)
+    return reply
+
+
+def _rate_limited(retry_after: float) -> RateLimited:
+    msg = "Too many messages; slow down."
+    return RateLimited(msg, retry_after=retry_after)
+
+
 def _send_op(sender: Any, recipient_id: object, text: object, client_id: object, exclude_channel: str | None,
              via: str) -> Op:
     """Validate, rate limit, store (once per client_id) and deliver one message: the logic of both twins.
 
-    Round trips: the rate limit (the sender's slot, on ratelimit_app's alias), then the append (the pair's
-    slot) with the partner index alongside when due, then one publish. The rate limit must decide before
-    anything is stored (a refused sender must not trim the capped Stream), so it cannot share the append's
-    round trip.
+    Round trips: the store (one script on one server, one step per slot on a Cluster), then one publish.
     """
     text, client_id = clean_text(text), clean_client_id(client_id)
     recipient_pk, allowed = checked_recipient(sender, recipient_id)
     if not allowed:
         recipient_pk = yield Twin(load_recipient, aload_recipient, (sender, recipient_pk))
     sender_pk = str(sender.pk)
+    store = _store_in_one_script if single_server() else _store_by_slot
     try:
-        retry_after = yield Twin(check_chat_rate, acheck_chat_rate, (sender.pk,))
-        if retry_after is not None:
-            msg = "Too many messages; slow down."
-            raise RateLimited(msg, retry_after=retry_after)
-        append = _append(sender_pk, recipient_pk, text, client_id)
-        if _needs_index(sender_pk, recipient_pk):
-            _, reply = yield Together((_index_partners(sender_pk, recipient_pk), append))
-        else:
-            reply = yield append
-            if _new_conversation(reply):
-                yield _index_partners(sender_pk, recipient_pk)
+        reply = yield from store(sender_pk, recipient_pk, text, client_id)
     except RedisError as exc:
         indexed_partners.forget_user(sender_pk)
         msg = "Chat storage is unavailable; the message was not sent."
@@ -223,8 +255,14 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:
         yield _delivery(message, exclude_channel)
-        CHAT_MESSAGES.labels(via).inc()
+        _messages_via(via).inc()
     return message
+
+
+@functools.cache
+def _messages_via(via: str) -> Any:
+    # The counter's child per path, looked up once (labels() takes a lock and hashes per call).
+    return CHAT_MESSAGES.labels(via)
 
 
 def _chat_redis() -> Any:

@@ -46,6 +46,11 @@ from .streams import parse_stream_id
 logger = logging.getLogger(__name__)
 
 
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` on the wire; without encoding it when it is ASCII (JSON we encode always is)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 class HotPathDispatch:
     """Channels' ``AsyncConsumer.dispatch`` without its ``aclose_old_connections()`` for the hot messages.
 
@@ -141,8 +146,7 @@ class RealtimeConsumer(RevocationMixin, HotPathDispatch, AsyncJsonWebsocketConsu
         await super().send(text_data, bytes_data, close)
         if not hasattr(self, "outgoing"):
             return
-        self.outgoing.record(len(text_data.encode("utf-8", "surrogatepass")) if text_data is not None
-                             else len(bytes_data or b""))
+        self.outgoing.record(utf8_length(text_data) if text_data is not None else len(bytes_data or b""))
         queued = self.outgoing.queued()
         limit = int(realtime_settings.MAX_OUTGOING_BYTES)
         if queued is not None and queued > limit:
@@ -201,7 +205,7 @@ class RealtimeConsumer(RevocationMixin, HotPathDispatch, AsyncJsonWebsocketConsu
         if text_data is None:
             await self.send_error("binary_not_supported", "Send JSON text frames.")
             return None
-        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
+        if len(text_data) > limit or (len(text_data) * 4 > limit and utf8_length(text_data) > limit):
             await self.send_error("frame_too_large", f"Frames are limited to {limit} bytes.")
             return None
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -13,22 +14,28 @@ from .conf import realtime_settings
 def chat_rate_config() -> RateLimitConfig:
     """Read at call time, so a settings change applies without a restart."""
     limit = realtime_settings.CHAT_RATE_LIMIT
-    return RateLimitConfig(requests=int(limit["requests"]), window=int(limit["window"]), endpoint="chat.message",
-                           key_type="user")
+    return _config(int(limit["requests"]), int(limit["window"]))
 
 
-def _wait(result: RateLimitResult) -> float | None:
+@functools.lru_cache(maxsize=16)
+def _config(requests: int, window: int) -> RateLimitConfig:
+    # Built (and validated) once per setting, not per message.
+    return RateLimitConfig(requests=requests, window=window, endpoint="chat.message", key_type="user")
+
+
+def retry_wait(result: RateLimitResult) -> float | None:
+    """``None`` when the check allowed, else the seconds to wait (the one reading of a chat limit's result)."""
     return None if result.allowed else (result.retry_after or float(result.window))
 
 
 def check_chat_rate(user_id: object) -> float | None:
     """``None`` when ``user_id`` may send now, else the seconds to wait."""
-    return _wait(check_rate_limit(chat_rate_config(), str(user_id)))
+    return retry_wait(check_rate_limit(chat_rate_config(), str(user_id)))
 
 
 async def acheck_chat_rate(user_id: object) -> float | None:
     """Async twin of :func:`check_chat_rate` (no thread hop in the consumer)."""
-    return _wait(await acheck_rate_limit(chat_rate_config(), str(user_id)))
+    return retry_wait(await acheck_rate_limit(chat_rate_config(), str(user_id)))
 
 
 class FrameBudget:
