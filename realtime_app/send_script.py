@@ -53,9 +53,10 @@ SEND_SCRIPTS = SendScripts(LUA_SCRIPTS.directory)
 
 
 def single_server() -> bool:
-    """Whether the chat keys and the rate-limit keys are on one Redis server: same alias, not a Cluster."""
+    """Whether the chat keys and the rate-limit keys are on one Redis server (and database), not a Cluster."""
     alias = realtime_settings.REDIS_ALIAS
-    return ratelimit_settings.REDIS_ALIAS == alias and redis_connections.config(alias).mode != "cluster"
+    return (redis_connections.config(alias).mode != "cluster"
+            and redis_connections.same_server(ratelimit_settings.REDIS_ALIAS, alias))
 
 
 @dataclass(frozen=True)
