@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from bench.roundtrips import RoundTrips, ServerCounts
+from realtime_app import chat
 from realtime_app.chat import areplay, asend_message
 
 
@@ -54,19 +55,74 @@ async def test_replay_costs_the_index_read_and_one_pipeline_however_many_convers
     assert commands.get("zrangebyscore") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "realtime_app.chat.merge_page stops a page at the earliest last-read message of any conversation that has "
-    "more; with more conversations than REPLAY_PAGE_SIZE / messages each reads one entry, so a page holds about "
-    "one message and a full sync of N conversations × m messages takes about N × (m - 1) pages "
-    "(bench/bench_replay.py: 200 × 3 took 402 pages). Remove this marker when the paging is fixed."))
+async def full_sync(user_id: str, cursor: str) -> list[list]:
+    """Every page from ``cursor`` until ``more`` is false (at most 200 pages)."""
+    pages = []
+    while len(pages) < 200:
+        page = await areplay(user_id, cursor)
+        pages.append(page.messages)
+        if not page.more:
+            return pages
+        cursor = page.messages[-1].cursor
+    pytest.fail("the sync did not end within 200 pages")
+
+
+def assert_one_pass_in_order(pages: list[list], expected: int) -> None:
+    """Every message once, in (id, conversation) order across the pages."""
+    keys = [m.sort_key() for page in pages for m in page]
+    assert len(keys) == expected
+    assert keys == sorted(keys) and len(set(keys)) == expected
+
+
 @override_settings(WINKR_REALTIME={"REPLAY_PAGE_SIZE": 10})
 async def test_a_full_sync_of_many_conversations_takes_about_messages_over_page_size_pages(transactional_db):
+    """30 conversations × 2 messages, pages of 10: one message per conversation per page would take 30."""
     user_id, cursor = await seeded(30, 2)
-    pages = 0
-    while True:
-        page = await areplay(user_id, cursor)
-        pages += 1
-        if not page.more or pages > 200:
-            break
-        cursor = page.messages[-1].cursor
-    assert pages <= 2 * math.ceil(60 / 10), f"{pages} pages for 60 messages"
+    pages = await full_sync(user_id, cursor)
+    assert len(pages) <= math.ceil(60 / 10) + 1, [len(p) for p in pages]
+    assert all(len(page) == 10 for page in pages[:-1]), [len(p) for p in pages]
+    assert_one_pass_in_order(pages, 60)
+
+
+async def skewed(dense: int, messages: int, sparse: int) -> tuple[str, str]:
+    """``dense`` conversations of ``messages`` each, sent round robin (both ways, under the rate limit), then
+    ``sparse`` conversations of one message: the first entries of every conversation do not fill a page."""
+    user, partners = await returning_user_and_partners(dense + sparse)
+    since = f"{int(time.time() * 1000) - 1}-0"
+    for n in range(messages):
+        for partner in partners[:dense]:
+            sender, recipient = (partner, user.pk) if n % 2 else (user, partner.pk)
+            await asend_message(sender, recipient, f"dense {n}")
+    for partner in partners[dense:]:
+        await asend_message(partner, user.pk, "sparse")
+    return str(user.pk), since
+
+
+@override_settings(WINKR_REALTIME={"REPLAY_PAGE_SIZE": 10, "CHAT_RATE_LIMIT": {"requests": 10000, "window": 10}})
+async def test_a_page_the_first_reads_do_not_fill_is_exact_in_one_more_pipeline(transactional_db, redis_server):
+    user_id, since = await skewed(4, 12, 8)
+    await areplay(user_id, since)
+    server = ServerCounts(redis_server.url)
+    server.start()
+    with RoundTrips() as trips:
+        replay = await areplay(user_id, since)
+    commands, _ = server.stop()
+    server.close()
+    # Two entries per conversation read first (24), then only the 4 dense ones read on, up to their room.
+    assert trips.total == 3, trips.by_node
+    assert commands.get("xrange") == 12 + 4
+    assert [m.text for m in replay.messages] == [f"dense {n}" for n in (0, 0, 0, 0, 1, 1, 1, 1, 2, 2)]
+    assert replay.more
+    pages = await full_sync(user_id, since)
+    assert all(len(page) == 10 for page in pages[:-1]), [len(p) for p in pages]
+    assert_one_pass_in_order(pages, 4 * 12 + 8)
+
+
+@override_settings(WINKR_REALTIME={"REPLAY_PAGE_SIZE": 10, "CHAT_RATE_LIMIT": {"requests": 10000, "window": 10}})
+async def test_a_refill_over_its_budget_stops_the_page_before_what_it_did_not_read(transactional_db, monkeypatch):
+    """With no refill budget every refill reads one entry: pages come out short but still in order, all once."""
+    monkeypatch.setattr(chat, "REFILL_FACTOR", 0)
+    user_id, since = await skewed(4, 12, 8)
+    pages = await full_sync(user_id, since)
+    assert len(pages[0]) < 10
+    assert_one_pass_in_order(pages, 4 * 12 + 8)
