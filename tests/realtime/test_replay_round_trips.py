@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -17,11 +18,11 @@ from django.test import override_settings
 
 from bench.roundtrips import RoundTrips, ServerCounts
 from realtime_app import chat
-from realtime_app.chat import areplay, asend_message
+from realtime_app.chat import ChatMessage, areplay, asend_message
 
 
 @sync_to_async
-def returning_user_and_partners(count: int) -> tuple[object, list[object]]:
+def returning_user_and_partners(count: int) -> tuple[Any, list[Any]]:
     User = get_user_model()
     User.objects.bulk_create([User(username=f"partner-{i}") for i in range(count)])
     return User.objects.create(username="returning"), list(User.objects.filter(username__startswith="partner-"))
@@ -55,9 +56,9 @@ async def test_replay_costs_the_index_read_and_one_pipeline_however_many_convers
     assert commands.get("zrangebyscore") == 1
 
 
-async def full_sync(user_id: str, cursor: str) -> list[list]:
+async def full_sync(user_id: str, cursor: str) -> list[list[ChatMessage]]:
     """Every page from ``cursor`` until ``more`` is false (at most 200 pages)."""
-    pages = []
+    pages: list[list[ChatMessage]] = []
     while len(pages) < 200:
         page = await areplay(user_id, cursor)
         pages.append(page.messages)
@@ -67,7 +68,7 @@ async def full_sync(user_id: str, cursor: str) -> list[list]:
     pytest.fail("the sync did not end within 200 pages")
 
 
-def assert_one_pass_in_order(pages: list[list], expected: int) -> None:
+def assert_one_pass_in_order(pages: list[list[ChatMessage]], expected: int) -> None:
     """Every message once, in (id, conversation) order across the pages."""
     keys = [m.sort_key() for page in pages for m in page]
     assert len(keys) == expected
