@@ -10,6 +10,7 @@ the Stream with the last id it saw.
 from __future__ import annotations
 
 import bisect
+import operator
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,7 +300,8 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
     many partners (redis-py's cluster pipeline groups the commands by node and sends to the nodes
     concurrently). Work per page, whatever the data: fewer than ``limit + 2 * conversations`` entries in
     the first pipeline (conversations <= MAX_PARTNERS, the index is trimmed to that), at most
-    ``REFILL_FACTOR * limit`` in the second; every page is full unless the sync has reached the end.
+    ``(REFILL_FACTOR + 1) * limit`` in the second. Every page is full unless the sync has reached the end
+    (only above a page size of 100 can a refill go over its budget and stop a page short: still in order).
     """
     cursor, cursor_tag = clean_cursor(since)
     limit = int(realtime_settings.REPLAY_PAGE_SIZE) if limit is None else limit
@@ -321,6 +323,7 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
 # The second pipeline of a page reads at most this many entries per message of the page. limit**2 / 4 bounds
 # what an exact page can need (:func:`_refills`), so pages of up to 100 (the default) are always exact.
 REFILL_FACTOR = 25
+PageKey = tuple[tuple[int, int], str]  # a message's place in the page order: (stream id, conversation tag)
 
 
 @dataclass
@@ -329,9 +332,17 @@ class ConversationRead:
 
     partner: str
     tag: str
-    messages: list[ChatMessage]
-    more: bool  # the last read stopped at its count (or at the page's bound): entries may follow
+    more: bool = False  # the last read stopped at its count (or at the page's bound): entries may follow
     open: bool = False  # entries may follow that still belong in this page (the page must stop before them)
+    messages: list[ChatMessage] = field(default_factory=list)
+    keys: list[PageKey] = field(default_factory=list)  # each message's (id, conversation), parsed once
+
+    def add(self, entries: Any) -> int:
+        """Append an XRANGE reply's entries; how many there were."""
+        decoded = decode_entries(entries)
+        self.messages += [ChatMessage.from_entry(i, f) for i, f in decoded]
+        self.keys += [(parse_stream_id(i), self.tag) for i, _ in decoded]
+        return len(decoded)
 
 
 async def _replay_partners(client: Any, user: str, cursor: tuple[int, int], with_user: object | None) -> list[str]:
@@ -369,8 +380,9 @@ async def _first_reads(client: Any, user: str, partners: list[str], since: tuple
         _raise_failed(entries)
         if not isinstance(info, Exception) and cursor_lost(info, since[0], maxlen):
             lost.append(partner)
-        messages = [ChatMessage.from_entry(i, f) for i, f in decode_entries(entries)]
-        reads.append(ConversationRead(partner, tag, messages, len(messages) == share))
+        read = ConversationRead(partner, tag)
+        read.more = read.add(entries) == share
+        reads.append(read)
     return reads, lost
 
 
@@ -395,8 +407,7 @@ async def _refill(client: Any, user: str, reads: list[ConversationRead], limit: 
     results = await pipe.execute(raise_on_error=False)
     for (read, _, end, count, room), entries in zip(refills, results, strict=True):
         _raise_failed(entries)
-        read.messages += [ChatMessage.from_entry(i, f) for i, f in decode_entries(entries)]
-        full = len(entries or []) == count
+        full = read.add(entries) == count
         read.more = full or end != "+"
         read.open = full and count < room
 
@@ -409,16 +420,20 @@ def _refills(reads: list[ConversationRead], limit: int) -> list[tuple[Conversati
     or before it can add at most ``limit - a`` (its room). Read up to the bound and the room, the page is
     exact. At most ``limit / share`` conversations can need it (their reads lie before the bound), and
     the i-th earliest has room for at most ``limit - i * share`` (share >= 2): at most ``limit**2 / 4``
-    entries in all. Above ``REFILL_FACTOR * limit`` the rooms are cut in proportion and the page stops
-    before what was not read (:func:`merge_page`).
+    entries in all. Above ``REFILL_FACTOR * limit`` the rooms are cut in proportion (at least one entry
+    each, so at most ``limit / 2`` over) and the page stops before what was not read (:func:`merge_page`).
+
+    Why one exact refill rather than reading on in rounds (say doubling each open conversation's count):
+    rounds bound the entries by about ``2 * limit`` each but can take ``log2(limit)`` round trips on skewed
+    conversations; this takes one, and its worst case (quadratic in the page, not in the data) is capped.
     """
-    merged = sorted(m.sort_key() for read in reads for m in read.messages)
+    merged = sorted(key for read in reads for key in read.keys)
     bound = merged[limit - 1] if len(merged) >= limit else None
     wanted = []
     for read in reads:
-        if not read.more or not read.messages:
+        if not read.more or not read.keys:
             continue
-        last = read.messages[-1].sort_key()
+        last = read.keys[-1]
         if (bound is not None and last >= bound) or last[0] == LAST_ID:
             continue
         wanted.append((read, last, limit - bisect.bisect_right(merged, last)))
@@ -430,7 +445,7 @@ def _refills(reads: list[ConversationRead], limit: int) -> list[tuple[Conversati
     return refills
 
 
-def _upto(bound: tuple[tuple[int, int], str] | None, tag: str) -> str:
+def _upto(bound: PageKey | None, tag: str) -> str:
     """XRANGE end for one conversation: its entries at or before ``bound`` in (id, conversation) order."""
     if bound is None:
         return "+"
@@ -448,8 +463,9 @@ def merge_page(reads: list[ConversationRead], limit: int) -> tuple[list[ChatMess
     the page stops at the earliest last-read message of such a conversation (it still holds that
     conversation's whole read, so every page makes progress).
     """
-    frontier = min((read.messages[-1].sort_key() for read in reads if read.open and read.messages), default=None)
-    merged = sorted((m for read in reads for m in read.messages), key=ChatMessage.sort_key)
+    frontier = min((read.keys[-1] for read in reads if read.open and read.keys), default=None)
+    merged = sorted((pair for read in reads for pair in zip(read.keys, read.messages, strict=True)),
+                    key=operator.itemgetter(0))
     if frontier is not None:
-        merged = [m for m in merged if m.sort_key() <= frontier]
-    return merged[:limit], len(merged) > limit or any(read.more for read in reads)
+        merged = [pair for pair in merged if pair[0] <= frontier]
+    return [m for _, m in merged[:limit]], len(merged) > limit or any(read.more for read in reads)
