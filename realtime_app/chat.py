@@ -9,7 +9,9 @@ the Stream with the last id it saw.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import operator
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from .metrics import CHAT_DUPLICATES, CHAT_MESSAGES
 from .recipients import RecentPairs, checked_recipient, clean_user_id, load_recipient
 from .scripts import LUA_SCRIPTS
 from .send_script import fused_send, parse_send_reply, single_server
-from .streams import client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
+from .streams import LAST_ID, client_position, cursor_lost, decode_entries, format_stream_id, id_time, parse_stream_id
 from .validation import require_utf8
 
 __all__ = ["ChatMessage", "Replay", "asend_message", "areplay", "clean_user_id", "history", "send_message"]
@@ -330,63 +332,178 @@ async def areplay(user_id: object, since: object, *, with_user: object | None = 
     longer reaches back to ``since`` are reported in ``lost`` (and their retained messages are still
     returned) so the client knows to refetch history.
 
-    All conversations are read in one pipeline: one round trip per Redis node however many partners
-    (redis-py's cluster pipeline groups the commands by node and sends to the nodes concurrently).
+    Round trips: the partner index, one pipeline over every conversation (a few entries each, see
+    :func:`_share`), and only when a conversation may hold more of the page than that, a second pipeline
+    over just those conversations (:func:`_refills`). A pipeline is one round trip per Redis node however
+    many partners (redis-py's cluster pipeline groups the commands by node and sends to the nodes
+    concurrently). Work per page, whatever the data: fewer than ``limit + 2 * conversations`` entries in
+    the first pipeline (conversations <= MAX_PARTNERS, the index is trimmed to that), at most
+    ``(REFILL_FACTOR + 1) * limit`` in the second. Every page is full unless the sync has reached the end
+    (only above a page size of 100 can a refill go over its budget and stop a page short: still in order).
     """
     cursor, cursor_tag = clean_cursor(since)
     limit = int(realtime_settings.REPLAY_PAGE_SIZE) if limit is None else limit
     client = get_async_redis(realtime_settings.REDIS_ALIAS)
     user = str(user_id)
     try:
-        if with_user is not None:
-            partners = [str(clean_user_id(with_user, "with"))]
-        else:
-            raw = await client.zrangebyscore(partners_key(user), cursor[0] - CLOCK_SKEW_MARGIN_MS, "+inf")
-            partners = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        partners = await _replay_partners(client, user, cursor, with_user)
         if not partners:
             return Replay([], [])
-        share = _share(limit, len(partners))
-        pipe = client.pipeline(transaction=False)
-        for partner in partners:
-            key = conversation_key(user, partner)
-            pipe.xrange(key, min=_after(cursor, cursor_tag, conversation_tag(user, partner)), max="+",
-                        count=share + 1)
-            pipe.xinfo_stream(key)
-        results = await pipe.execute(raise_on_error=False)
+        reads, lost = await _first_reads(client, user, partners, (cursor, cursor_tag), limit)
+        await _refill(client, user, reads, limit)
     except RedisError as exc:
         msg = "Chat storage is unavailable."
         raise Unavailable(msg) from exc
-    maxlen = int(realtime_settings.CHAT_STREAM_MAXLEN)
-    batches: list[tuple[list[ChatMessage], bool]] = []
-    lost: list[str] = []
-    for partner, entries, info in zip(partners, results[::2], results[1::2], strict=True):
-        if isinstance(entries, Exception):
-            msg = "Chat storage is unavailable."
-            raise Unavailable(msg) from entries
-        if not isinstance(info, Exception) and cursor_lost(info, cursor, maxlen):
-            lost.append(partner)
-        messages = [ChatMessage.from_entry(i, f) for i, f in decode_entries(entries)]
-        batches.append((messages[:share], len(messages) > share))
-    page, more = merge_page(batches, limit)
+    page, more = merge_page(reads, limit)
     return Replay(page, lost, more)
 
 
-def _share(limit: int, conversations: int) -> int:
-    """Entries read per conversation for one page: the page split evenly, so one sync reads at most about
-    ``limit + 2 * conversations`` entries however long the conversations are."""
-    return max(1, -(-limit // conversations))
+# The second pipeline of a page reads at most this many entries per message of the page. limit**2 / 4 bounds
+# what an exact page can need (:func:`_refills`), so pages of up to 100 (the default) are always exact.
+REFILL_FACTOR = 25
+PageKey = tuple[tuple[int, int], str]  # a message's place in the page order: (stream id, conversation tag)
 
 
-def merge_page(batches: list[tuple[list[ChatMessage], bool]], limit: int) -> tuple[list[ChatMessage], bool]:
-    """Merge per-conversation batches (oldest first; ``True`` when that conversation has more) into a page.
+@dataclass
+class ConversationRead:
+    """What one page read of one conversation: its messages after the cursor, oldest first."""
 
-    Only messages up to the earliest "last read" of a conversation that has more are certain to be
-    the next ones in the merged order, so the page stops there (it still holds that conversation's whole
-    batch, so every page makes progress) or at ``limit``.
+    partner: str
+    tag: str
+    more: bool = False  # the last read stopped at its count (or at the page's bound): entries may follow
+    open: bool = False  # entries may follow that still belong in this page (the page must stop before them)
+    messages: list[ChatMessage] = field(default_factory=list)
+    keys: list[PageKey] = field(default_factory=list)  # each message's (id, conversation), parsed once
+
+    def add(self, entries: Any) -> int:
+        """Append an XRANGE reply's entries; how many there were."""
+        decoded = decode_entries(entries)
+        self.messages += [ChatMessage.from_entry(i, f) for i, f in decoded]
+        self.keys += [(parse_stream_id(i), self.tag) for i, _ in decoded]
+        return len(decoded)
+
+
+async def _replay_partners(client: Any, user: str, cursor: tuple[int, int], with_user: object | None) -> list[str]:
+    if with_user is not None:
+        return [str(clean_user_id(with_user, "with"))]
+    raw = await client.zrangebyscore(partners_key(user), cursor[0] - CLOCK_SKEW_MARGIN_MS, "+inf")
+    return [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+
+
+def _raise_failed(reply: object) -> None:
+    if isinstance(reply, Exception):
+        msg = "Chat storage is unavailable."
+        raise Unavailable(msg) from reply
+
+
+async def _first_reads(client: Any, user: str, partners: list[str], since: tuple[tuple[int, int], str | None],
+                       limit: int) -> tuple[list[ConversationRead], list[str]]:
+    """Every conversation's first entries after ``since`` and its XINFO (is the cursor lost?): one pipeline.
+
+    XINFO stays: only its ``entries-added`` tells a trimmed stream from one that began after the cursor
+    (Redis 7), and a shorter reply would need a round trip of its own first (is the stream at its cap?),
+    or would take a stream below CHAT_STREAM_MAXLEN for untrimmed after the cap was raised.
     """
-    frontier = min((messages[-1].sort_key() for messages, has_more in batches if has_more and messages),
-                   default=None)
-    merged = sorted((m for messages, _ in batches for m in messages), key=ChatMessage.sort_key)
+    share = _share(limit, len(partners))
+    pipe = client.pipeline(transaction=False)
+    tags = [conversation_tag(user, partner) for partner in partners]
+    for partner, tag in zip(partners, tags, strict=True):
+        key = conversation_key(user, partner)
+        pipe.xrange(key, min=_after(since[0], since[1], tag), max="+", count=share)
+        pipe.xinfo_stream(key)
+    results = await pipe.execute(raise_on_error=False)
+    maxlen = int(realtime_settings.CHAT_STREAM_MAXLEN)
+    reads, lost = [], []
+    for partner, tag, entries, info in zip(partners, tags, results[::2], results[1::2], strict=True):
+        _raise_failed(entries)
+        if not isinstance(info, Exception) and cursor_lost(info, since[0], maxlen):
+            lost.append(partner)
+        read = ConversationRead(partner, tag)
+        read.more = read.add(entries) == share
+        reads.append(read)
+    return reads, lost
+
+
+def _share(limit: int, conversations: int) -> int:
+    """Entries read per conversation by a page's first pipeline: the page split evenly, plus one, so one
+    sync reads fewer than ``limit + 2 * conversations`` entries there however long the conversations are.
+
+    The one over an even split is what saves the second pipeline in the common case: a conversation whose
+    reads all fall inside the page is known to hold no more of it only if it was read past the page.
+    """
+    return -(-limit // conversations) + 1
+
+
+async def _refill(client: Any, user: str, reads: list[ConversationRead], limit: int) -> None:
+    """The second pipeline, when some conversation may hold more of the page than the first read of it."""
+    refills = _refills(reads, limit)
+    if not refills:
+        return
+    pipe = client.pipeline(transaction=False)
+    for read, start, end, count, _ in refills:
+        pipe.xrange(conversation_key(user, read.partner), min=start, max=end, count=count)
+    results = await pipe.execute(raise_on_error=False)
+    for (read, _, end, count, room), entries in zip(refills, results, strict=True):
+        _raise_failed(entries)
+        full = read.add(entries) == count
+        read.more = full or end != "+"
+        read.open = full and count < room
+
+
+def _refills(reads: list[ConversationRead], limit: int) -> list[tuple[ConversationRead, str, str, int, int]]:
+    """(conversation, XRANGE start, end, count, room) for each conversation that may hold more of the page.
+
+    The page is the ``limit`` first messages of the merged order, so none comes after the ``limit``-th
+    message read so far (``bound``), and a conversation whose last read message has ``a`` read messages at
+    or before it can add at most ``limit - a`` (its room). Read up to the bound and the room, the page is
+    exact. At most ``limit / share`` conversations can need it (their reads lie before the bound), and
+    the i-th earliest has room for at most ``limit - i * share`` (share >= 2): at most ``limit**2 / 4``
+    entries in all. Above ``REFILL_FACTOR * limit`` the rooms are cut in proportion (at least one entry
+    each, so at most ``limit / 2`` over) and the page stops before what was not read (:func:`merge_page`).
+
+    Why one exact refill rather than reading on in rounds (say doubling each open conversation's count):
+    rounds bound the entries by about ``2 * limit`` each but can take ``log2(limit)`` round trips on skewed
+    conversations; this takes one, and its worst case (quadratic in the page, not in the data) is capped.
+    """
+    merged = sorted(key for read in reads for key in read.keys)
+    bound = merged[limit - 1] if len(merged) >= limit else None
+    wanted = []
+    for read in reads:
+        if not read.more or not read.keys:
+            continue
+        last = read.keys[-1]
+        if (bound is not None and last >= bound) or last[0] == LAST_ID:
+            continue
+        wanted.append((read, last, limit - bisect.bisect_right(merged, last)))
+    total, budget = sum(room for *_, room in wanted), REFILL_FACTOR * limit
+    refills = []
+    for read, last, room in wanted:
+        count = room if total <= budget else max(1, room * budget // total)
+        refills.append((read, "(" + format_stream_id(last[0]), _upto(bound, read.tag), count, room))
+    return refills
+
+
+def _upto(bound: PageKey | None, tag: str) -> str:
+    """XRANGE end for one conversation: its entries at or before ``bound`` in (id, conversation) order."""
+    if bound is None:
+        return "+"
+    (ms, seq), bound_tag = bound
+    if tag <= bound_tag:
+        return format_stream_id((ms, seq))
+    # Only ids before the bound's: the conversation's last read lies before it, so there is one.
+    return format_stream_id((ms, seq - 1) if seq else (ms - 1, LAST_ID[1]))
+
+
+def merge_page(reads: list[ConversationRead], limit: int) -> tuple[list[ChatMessage], bool]:
+    """Merge the conversations' reads into a page (at most ``limit``) and whether the client should sync on.
+
+    A conversation left ``open`` (its refill was cut short) may hold unread messages before others read, so
+    the page stops at the earliest last-read message of such a conversation (it still holds that
+    conversation's whole read, so every page makes progress).
+    """
+    frontier = min((read.keys[-1] for read in reads if read.open and read.keys), default=None)
+    merged = sorted((pair for read in reads for pair in zip(read.keys, read.messages, strict=True)),
+                    key=operator.itemgetter(0))
     if frontier is not None:
-        merged = [m for m in merged if m.sort_key() <= frontier]
-    return merged[:limit], frontier is not None or len(merged) > limit
+        merged = [pair for pair in merged if pair[0] <= frontier]
+    return [m for _, m in merged[:limit]], len(merged) > limit or any(read.more for read in reads)
