@@ -144,9 +144,12 @@ def run(bench) -> None:
                     bench.figure("Realtime", f"{label}: {who} delivery p99", round(percentile(lat, 0.99), 1), "µs")
                 p50s["ours (daphne + consumer)"].append(statistics.median(ours_lat))
                 p50s["raw group_send"].append(statistics.median(raw_lat))
-                bench.figure("Realtime", f"{label}: ours messages/s (burst of {burst})",
-                             round(loop.run_until_complete(ours.burst(burst))), "msg/s")
-                bench.figure("Realtime", f"{label}: raw group_send messages/s (burst of {burst})",
+                # The list-based core layer holds at most its capacity per channel (channels_redis drops or
+                # refuses beyond it), so its bursts stay under it, ours and raw alike.
+                layer_burst = burst if name == "pubsub" else min(burst, 90)
+                bench.figure("Realtime", f"{label}: ours messages/s (burst of {layer_burst})",
+                             round(loop.run_until_complete(ours.burst(layer_burst))), "msg/s")
+                bench.figure("Realtime", f"{label}: raw group_send messages/s (burst of {min(burst, 90)})",
                              round(loop.run_until_complete(raw.burst(min(burst, 90)))), "msg/s")
             finally:
                 loop.run_until_complete(ours.close())
