@@ -38,10 +38,8 @@ async def seeded(conversations: int, messages: int) -> tuple[str, str]:
     return str(user.pk), since
 
 
-@pytest.mark.parametrize("conversations", [1, 40])
-async def test_replay_costs_the_index_read_and_one_pipeline_however_many_conversations(
-        transactional_db, redis_server, conversations):
-    user_id, since = await seeded(conversations, 2)
+async def counted_replay(redis_server, user_id: str, since: str):  # noqa: ANN001, ANN201 - a test helper
+    """One ``areplay`` page with its round trips (client side) and the commands the server ran."""
     await areplay(user_id, since)  # connections open (their handshake is not the replay's)
     server = ServerCounts(redis_server.url)
     server.start()
@@ -49,6 +47,14 @@ async def test_replay_costs_the_index_read_and_one_pipeline_however_many_convers
         replay = await areplay(user_id, since)
     commands, _ = server.stop()
     server.close()
+    return replay, trips, commands
+
+
+@pytest.mark.parametrize("conversations", [1, 40])
+async def test_replay_costs_the_index_read_and_one_pipeline_however_many_conversations(
+        transactional_db, redis_server, conversations):
+    user_id, since = await seeded(conversations, 2)
+    replay, trips, commands = await counted_replay(redis_server, user_id, since)
     assert len(replay.messages) == 2 * conversations
     assert not replay.more
     assert trips.total == 2, trips.by_node  # ZRANGEBYSCORE on the partner index, then the pipeline
@@ -102,13 +108,7 @@ async def skewed(dense: int, messages: int, sparse: int) -> tuple[str, str]:
 @override_settings(WINKR_REALTIME={"REPLAY_PAGE_SIZE": 10, "CHAT_RATE_LIMIT": {"requests": 10000, "window": 10}})
 async def test_a_page_the_first_reads_do_not_fill_is_exact_in_one_more_pipeline(transactional_db, redis_server):
     user_id, since = await skewed(4, 12, 8)
-    await areplay(user_id, since)
-    server = ServerCounts(redis_server.url)
-    server.start()
-    with RoundTrips() as trips:
-        replay = await areplay(user_id, since)
-    commands, _ = server.stop()
-    server.close()
+    replay, trips, commands = await counted_replay(redis_server, user_id, since)
     # Two entries per conversation read first (24), then only the 4 dense ones read on, up to their room.
     assert trips.total == 3, trips.by_node
     assert commands.get("xrange") == 12 + 4
