@@ -50,6 +50,11 @@ class RevocationUnavailable(drf_exceptions.APIException):
     default_detail = gettext_lazy("Token revocation cannot be checked right now; try again shortly.")
     default_code = "revocation_unavailable"
 
+    def __init__(self) -> None:
+        # DRF renders only ``detail``: the code goes in the body beside it, wherever this is raised (DRF's
+        # authentication in the view's thread, or the middleware), as every other 503 of ours has it.
+        super().__init__({"detail": self.default_detail, "code": self.default_code})
+
 
 def token_claims(token: Token) -> TokenClaims:
     try:
