@@ -41,9 +41,15 @@ def error_response(exc: APIException, authentication: RedisJWTAuthentication | N
     return response
 
 
-def is_drf_view(view_func: Callable[..., Any]) -> bool:
+def checked_by_drf(view_func: Callable[..., Any]) -> bool:
+    """True for a DRF view whose first authentication class is ours: DRF runs it before the view, so the
+    check can wait for the view's thread. Any other view (simplejwt's own class, or another class first
+    that could authenticate the request without looking at the token) is checked by the middleware."""
     cls = getattr(view_func, "cls", None)
-    return cls is not None and issubclass(cls, APIView)
+    if cls is None or not issubclass(cls, APIView):
+        return False
+    classes = getattr(view_func, "initkwargs", {}).get("authentication_classes", cls.authentication_classes)
+    return bool(classes) and isinstance(classes[0], type) and issubclass(classes[0], RedisJWTAuthentication)
 
 
 def uses_jwt(view_func: Callable[..., Any]) -> bool:
@@ -61,9 +67,10 @@ class JWTRevocationMiddleware(MiddlewareMixin):
     In async mode ``process_view`` is a coroutine (Django calls the one found on the instance). For a
     DRF view it only prepares the check, which DRF's authentication runs first thing in the view's own
     thread (Django runs every sync view in one) with the sync client: a redis-py sync pipeline costs
-    about a third of the CPU of an asyncio one. Any other view is checked right here with the async
-    client, on the event loop. The ``WINKR_JWT["PIPELINED_CHECKS"]`` companions (the user throttle, the
-    view's cache read) ride in the same pipeline and are finished once the response is ready.
+    about a third of the CPU of an asyncio one. Any other view (:func:`checked_by_drf`) is checked right
+    here with the async client, on the event loop. The ``WINKR_JWT["PIPELINED_CHECKS"]`` companions (the
+    user throttle, the view's cache read) ride in the same pipeline and are finished once the response is
+    ready.
     """
 
     authentication_class: type[RedisJWTAuthentication] = RedisJWTAuthentication
@@ -132,7 +139,7 @@ class JWTRevocationMiddleware(MiddlewareMixin):
             raw_token = authentication.get_raw_token(authentication.get_header(request))  # type: ignore[arg-type]
             if raw_token is None:  # another scheme than Bearer: DRF decides
                 return None
-            if is_drf_view(view_func):  # checked in the view's thread, before the view runs (see the class)
+            if checked_by_drf(view_func):  # checked in the view's thread, before the view runs (see the class)
                 setattr(request, PENDING_ATTR, authentication)
                 return None
             result = await aauthenticate_raw(raw_token, authentication)

@@ -6,6 +6,7 @@ from django.urls import path
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from winkr.urls import urlpatterns as project_urlpatterns
 
@@ -21,6 +22,12 @@ class AdminOnly(Throttled):
     permission_classes = [IsAdminUser]
 
 
+class PlainSimpleJWT(Throttled):
+    """simplejwt's own class: DRF never asks Redis, so the middleware must check the token itself."""
+
+    authentication_classes = [JWTAuthentication]
+
+
 def write_session(request):
     request.session["seen"] = True
     return JsonResponse({"ok": True})
@@ -29,6 +36,7 @@ def write_session(request):
 urlpatterns = [
     path("t/throttled/", Throttled.as_view()),
     path("t/admin/", AdminOnly.as_view()),
+    path("t/plain-simplejwt/", PlainSimpleJWT.as_view()),
     path("t/session/", write_session),
     *project_urlpatterns,
 ]

@@ -143,6 +143,14 @@ def test_revoked_token_is_refused_at_once_and_counts_against_its_user(get, rates
     assert statuses.results[0].remaining == 3  # 5/min: the good request and the revoked one
 
 
+def test_a_view_on_simplejwts_own_class_still_refuses_a_revoked_token(get, user, mint):
+    _, access = mint(user)
+    assert get("/t/plain-simplejwt/", access)[0] == 200
+    TokenBlacklist().revoke_session(user.pk, access["sid"])
+    status, _, body = get("/t/plain-simplejwt/", access)
+    assert status == 401 and body["code"] == "session_revoked"
+
+
 def test_prefetched_throttle_is_exact(get, rates, user, mint):
     _, access = mint(user)
     remaining = [get("/t/throttled/", access)[1]["X-RateLimit-Remaining"] for _ in range(5)]
