@@ -152,6 +152,11 @@ def _call_script(configs: Sequence[RateLimitConfig], key: str, mode: str, token:
     return script(keys=keys, args=args, client=redis_client)
 
 
+def new_token() -> str:
+    """A request's member in the limiter's sorted sets (what ``release`` gives back): the one way to make one."""
+    return os.urandom(9).hex()
+
+
 def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str) -> str:
     """Queue one consuming check on ``pipe`` (a sync or async pipeline) as a raw EVALSHA; returns its token.
 
@@ -160,7 +165,7 @@ def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str) -> str:
     :func:`check_rate_limits`, which loads the script.
     """
     _validate(configs)
-    token = os.urandom(9).hex()
+    token = new_token()
     keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
     args: list[Any] = ["consume", token]
     for config in configs:
@@ -198,7 +203,7 @@ def _decision(configs: Sequence[RateLimitConfig], key: str, reply: list[int], to
 
 def check_rate_limits(configs: Sequence[RateLimitConfig], key: str, *, client: Any | None = None) -> RateLimitDecision:
     """Count one request for ``key`` against every limit in ``configs`` if all have room."""
-    token = os.urandom(9).hex()  # the request's member in the sorted sets; given back by release
+    token = new_token()
     return _decision(configs, key, _run(configs, key, "consume", token, client), token)
 
 
@@ -210,7 +215,7 @@ def check_rate_limit(config: RateLimitConfig, key: str, *, client: Any | None = 
 async def acheck_rate_limits(configs: Sequence[RateLimitConfig], key: str, *,
                              client: Any | None = None) -> RateLimitDecision:
     """Async twin of :func:`check_rate_limits`, on the event loop's redis.asyncio client."""
-    token = os.urandom(9).hex()
+    token = new_token()
     return _decision(configs, key, await _arun(configs, key, "consume", token, client), token)
 
 

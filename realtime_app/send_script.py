@@ -11,7 +11,6 @@ path's check uses.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from caching_app.foundation.connections import redis_connections
 from caching_app.foundation.scripts import LuaScripts
 from caching_app.foundation.twins import Eval
 from ratelimit_app.conf import ratelimit_settings
-from ratelimit_app.limiter import RateLimitConfig, decision_from_reply
+from ratelimit_app.limiter import RateLimitConfig, decision_from_reply, new_token
 from ratelimit_app.scripts import lua_source as limiter_source
 
 from .conf import realtime_settings
@@ -72,7 +71,7 @@ def fused_send(config: RateLimitConfig, sender_id: str, recipient_id: str, appen
                max_partners: int) -> tuple[Eval, str]:
     """The one-script step for ``append`` (``chat._append``'s step) behind the ``config`` limit, indexing the
     pair's partners (``max_partners`` kept per user) if ``index`` or the conversation is new; and its token."""
-    token = os.urandom(9).hex()  # the request's member in the limiter's sorted set, as the limiter makes it
+    token = new_token()
     keys = [config.redis_key(sender_id), append.keys[0], partners_key(sender_id), partners_key(recipient_id),
             *append.keys[1:]]
     args = [token, config.requests, config.window_ms, "1" if index else "0", int(time.time() * 1000),

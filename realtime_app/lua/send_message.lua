@@ -31,7 +31,8 @@ local append_args = {}
 for i = 10, #ARGV do append_args[#append_args + 1] = ARGV[i] end
 local stored = append_message(append_keys, append_args)
 
--- A new (or lost) conversation is indexed even if this process believes it did lately.
+-- A new (or lost) conversation is indexed even if this process believes it did lately. The same three
+-- commands as realtime_app.chat._index_partners (the Cluster path, where each set is in its own slot).
 local indexed = 0
 if ARGV[4] == "1" or (tonumber(stored[2]) == 0 and tonumber(stored[3]) == 1) then
   local owners = {{KEYS[3], ARGV[9]}, {KEYS[4], ARGV[8]}}
