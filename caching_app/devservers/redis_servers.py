@@ -99,10 +99,31 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux; the IANA range elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
+def _listening_ports() -> range:
+    """Ports for test servers: outside the ephemeral range, so that a readiness poll that connects before the
+    server listens can never be given the same port as its own source and talk to itself (TCP self-connect:
+    the poll then reads back its own request, and the port is held from the server's bind)."""
+    low, high = _ephemeral_range()
+    if low > 20000 + 10000:  # the usual Linux 32768-60999: 20000..(low - 10001), bus ports below low too
+        return range(20000, low - 10000)
+    return range(high + 1, 55535 - 10000) if high < 45000 else range(20000, 30000)
+
+
 def free_port() -> int:
-    """A free port whose cluster bus port (+10000) is free too, below Redis' 55535 limit."""
+    """A free port whose cluster bus port (+10000) is free too, below Redis' 55535 limit and outside the
+    ephemeral range (see ``_listening_ports``)."""
+    ports = _listening_ports()
     for _ in range(200):
-        port = random.randint(20000, 55000)  # noqa: S311 - not security sensitive
+        port = random.choice(ports)  # noqa: S311 - not security sensitive
         if _bindable(port) and _bindable(port + 10000):
             return port
     msg = "no free port pair found for redis-server"
