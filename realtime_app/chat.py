@@ -24,7 +24,7 @@ from caching_app.foundation.connections import get_async_redis, get_redis
 from caching_app.foundation.twins import Call, Eval, Op, Pipe, Step, Together, Twin, arun, run
 
 from .conf import realtime_settings
-from .delivery import adeliver, deliver
+from .delivery import adeliver, deliver, script_publish
 from .errors import InvalidInput, RateLimited, Unavailable
 from .keys import chat_group, client_id_key, conversation_key, conversation_tag, partners_key
 from .limits import acheck_chat_rate, chat_rate_config, check_chat_rate
@@ -83,6 +83,17 @@ class ChatMessage:
     def from_entry(cls, entry_id: str, fields: dict[str, str]) -> ChatMessage:
         return cls(id=entry_id, sender=fields.get("from", ""), recipient=fields.get("to", ""),
                    text=fields.get("text", ""))
+
+    def as_event(self, exclude_channel: str | None) -> dict[str, Any]:
+        """The channel-layer event of this message: what was stored, which each socket renders with
+        :meth:`from_event` (``send_message.lua`` publishes the same event from inside Redis)."""
+        return {"type": "chat.deliver", "message": {"id": self.id, "from": self.sender, "to": self.recipient,
+                                                    "text": self.text}, "exclude": exclude_channel or ""}
+
+    @classmethod
+    def from_event(cls, message: dict[str, Any]) -> ChatMessage:
+        """The message of a ``chat.deliver`` event's ``message`` (KeyError if it is malformed)."""
+        return cls(id=message["id"], sender=message["from"], recipient=message["to"], text=message["text"])
 
     def sort_key(self) -> tuple[tuple[int, int], str]:
         return parse_stream_id(self.id), conversation_tag(self.sender, self.recipient)
@@ -191,33 +202,35 @@ def _stored(reply: list[Any], sender_id: str, recipient_id: str, text: str) -> C
 def _delivery(message: ChatMessage, exclude_channel: str | None) -> Twin:
     """One event to the recipient's and the sender's chat sockets (the sender's other devices), published
     once (realtime_app.delivery); the sending socket skips it by ``exclude``."""
-    event = {"type": "chat.deliver", "message": message.as_frame(), "exclude": exclude_channel or ""}
-    return Twin(deliver, adeliver, ((chat_group(message.recipient), chat_group(message.sender)), event,
-                                    "chat message"))
+    return Twin(deliver, adeliver, ((chat_group(message.recipient), chat_group(message.sender)),
+                                    message.as_event(exclude_channel), "chat message"))
 
 
-def _store_in_one_script(sender_pk: str, recipient_pk: str, text: str, client_id: str | None
-                         ) -> Generator[Step, Any, list[Any]]:
-    """One server (standalone, Sentinel): the rate limit, the append and the partner index in one round trip
-    (realtime_app.send_script); the limit still decides before anything is stored."""
+def _store_in_one_script(sender_pk: str, recipient_pk: str, text: str, client_id: str | None,
+                         exclude_channel: str | None) -> Generator[Step, Any, tuple[list[Any], bool]]:
+    """One server (standalone, Sentinel): the rate limit, the append, the partner index and, where the channel
+    layer is on that server too, the publish, in one round trip (realtime_app.send_script); the limit still
+    decides before anything is stored. Returns the append's reply and whether the script published."""
     config = chat_rate_config()
     due = not indexed_partners.contains(None, sender_pk, recipient_pk)
+    publish = script_publish(realtime_settings.REDIS_ALIAS, (chat_group(recipient_pk), chat_group(sender_pk)),
+                             exclude_channel)
     step, token = fused_send(config, sender_pk, recipient_pk, _append(sender_pk, recipient_pk, text, client_id),
-                             index=due, max_partners=MAX_PARTNERS)
+                             index=due, max_partners=MAX_PARTNERS, publish=publish, exclude_channel=exclude_channel)
     sent = parse_send_reply(config, sender_pk, (yield step), token)
     if sent.retry_after is not None:
         raise _rate_limited(sent.retry_after)
     if sent.indexed:
         indexed_partners.remember(None, sender_pk, recipient_pk, PARTNER_INDEX_REFRESH)
-    return sent.stored
+    return sent.stored, sent.published
 
 
-def _store_by_slot(sender_pk: str, recipient_pk: str, text: str, client_id: str | None
-                   ) -> Generator[Step, Any, list[Any]]:
+def _store_by_slot(sender_pk: str, recipient_pk: str, text: str, client_id: str | None,
+                   exclude_channel: str | None) -> Generator[Step, Any, tuple[list[Any], bool]]:
     """A Cluster: the rate limit (the sender's slot, on ratelimit_app's alias), then the append (the pair's
     slot) with the partner index (each user's slot) alongside when due. Keys of different slots cannot share
     a script, and the limit must decide before anything is stored (a refused sender must not trim the capped
-    Stream), so the limit cannot share the append's round trip."""
+    Stream), so the limit cannot share the append's round trip. The caller publishes (nothing published)."""
     retry_after = yield Twin(check_chat_rate, acheck_chat_rate, (sender_pk,))
     if retry_after is not None:
         raise _rate_limited(retry_after)
@@ -228,7 +241,7 @@ def _store_by_slot(sender_pk: str, recipient_pk: str, text: str, client_id: str 
         reply = yield append
         if _new_conversation(reply):
             yield _index_partners(sender_pk, recipient_pk)
-    return reply
+    return reply, False
 
 
 def _rate_limited(retry_after: float) -> RateLimited:
@@ -240,7 +253,8 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
              via: str) -> Op:
     """Validate, rate limit, store (once per client_id) and deliver one message: the logic of both twins.
 
-    Round trips: the store (one script on one server, one step per slot on a Cluster), then one publish.
+    Round trips: on one server, one script that also publishes when the channel layer is there too; on a
+    Cluster, one step per slot, then one publish.
     """
     text, client_id = clean_text(text), clean_client_id(client_id)
     recipient_pk, allowed = checked_recipient(sender, recipient_id)
@@ -249,14 +263,15 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
     sender_pk = str(sender.pk)
     store = _store_in_one_script if single_server() else _store_by_slot
     try:
-        reply = yield from store(sender_pk, recipient_pk, text, client_id)
+        reply, published = yield from store(sender_pk, recipient_pk, text, client_id, exclude_channel)
     except RedisError as exc:
         indexed_partners.forget_user(sender_pk)
         msg = "Chat storage is unavailable; the message was not sent."
         raise Unavailable(msg) from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
     if not message.duplicate:
-        yield _delivery(message, exclude_channel)
+        if not published:
+            yield _delivery(message, exclude_channel)
         _messages_via(via).inc()
     return message
 

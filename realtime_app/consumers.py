@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from sessions_app.jwt.websocket import CLOSE_POLICY_VIOLATION, ReauthenticationFailed, RevocationMixin
 
 from .backpressure import OutgoingBuffer
-from .chat import Replay, areplay, asend_message
+from .chat import ChatMessage, Replay, areplay, asend_message
 from .conf import realtime_settings
 from .errors import InvalidInput, RealtimeError
 from .keys import chat_group, notification_group
@@ -333,16 +333,16 @@ class ChatConsumer(ChatResume, RealtimeConsumer):
                              "cursor": cursor, "more": result.more})
 
     async def chat_deliver(self, event: dict) -> None:
-        message = event["message"]
         if event.get("exclude") == self.channel_name:
             return  # the sending socket got its ack
-        if self.user_id not in (message.get("from"), message.get("to")):
+        message = ChatMessage.from_event(event["message"])
+        if self.user_id not in (message.sender, message.recipient):
             return  # defence in depth: groups are per user, so this never happens
-        partner = message["to"] if message["from"] == self.user_id else message["from"]
+        partner = message.recipient if message.sender == self.user_id else message.sender
         upto = self.replayed_upto.get(partner)
-        if upto is not None and parse_stream_id(message["id"]) <= upto:
+        if upto is not None and parse_stream_id(message.id) <= upto:
             return  # already sent by the replay
-        await self.send_json(message)
+        await self.send_json(message.as_frame())
 
 
 class NotificationConsumer(NotificationResume, RealtimeConsumer):

@@ -6,7 +6,8 @@ restarted under a pooled pub/sub connection, the layer's node gone) must not tur
 503: the client would retry and store it twice. It is logged and counted instead.
 
 One event to several groups (a chat message to the recipient's and the sender's sockets) is published
-once: serialized once and, on our layers (``group_send_many``), sent in one round trip per Redis node.
+once: serialized once and, on our layers (``group_send_many``), sent in one round trip per Redis node; on one
+server, chat's send script publishes it itself (``script_publish``), in the round trip that stores it.
 channels_redis' pub/sub shard publishes under a lock, so two concurrent ``group_send`` calls would
 still be two round trips one after the other.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -38,6 +40,26 @@ async def _publish(layer: Any, groups: Sequence[str], event: dict[str, Any]) -> 
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+
+@dataclass(frozen=True)
+class ScriptPublish:
+    """How a Lua script publishes one event itself (``lua/send_message.lua``): the groups' pub/sub
+    channels in order, and whether the last (the sender's own group) may be skipped when Redis counts no
+    subscriber but this process, whose only socket in it is the sending one (it has its ack)."""
+
+    channels: list[str]
+    skip_last_if_alone: bool
+
+
+def script_publish(alias: str, groups: Sequence[str], exclude_channel: str | None) -> ScriptPublish | None:
+    """The plan for a script on ``alias`` to publish to ``groups`` on the default layer; None when that
+    layer cannot be published to from there (another server, several shards, another serializer or layer)."""
+    layer = get_channel_layer()
+    if layer is None or not getattr(layer, "script_publishes_on", None) or not layer.script_publishes_on(alias):
+        return None
+    skip = exclude_channel is not None and layer.only_local_member(groups[-1], exclude_channel)
+    return ScriptPublish([layer.group_channel(group) for group in groups], skip)
 
 
 async def adeliver(groups: Sequence[str], event: dict[str, Any], what: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer as CorePubSubChannelLayer
 from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.serializers import MsgPackSerializer
 from channels_redis.utils import _wrap_close
 from django.core.exceptions import ImproperlyConfigured
 
@@ -132,11 +133,37 @@ class RedisPubSubChannelLayer(CorePubSubChannelLayer):
     def __init__(self, *args: Any, aliases: Any = DEFAULT_ALIASES, hosts: Any = None, **kwargs: Any) -> None:
         self.aliases = list(aliases)
         self.explicit_hosts = hosts
+        self._script_aliases: dict[str, bool] = {}
         super().__init__(*args, **kwargs)
 
     async def group_send_many(self, groups: Any, message: dict) -> None:
         """Extension used by realtime_app.delivery: one message to several groups, published once."""
         await self._get_layer().group_send_many(groups, message)
+
+    def script_publishes_on(self, alias: str) -> bool:
+        """Whether a Lua script run on WINKR_REDIS ``alias`` may PUBLISH this layer's messages itself: one
+        shard, on that server, msgpack with no encryption or random prefix (what ``cmsgpack.pack`` writes)."""
+        allowed = self._script_aliases.get(alias)
+        if allowed is None:
+            serializer = self._serializer
+            allowed = self._script_aliases[alias] = (
+                self.explicit_hosts is None and len(self.aliases) == 1
+                and redis_connections.same_server(self.aliases[0], alias)
+                and type(serializer) is MsgPackSerializer and serializer.crypter is None
+                and not serializer.random_prefix_length)
+        return allowed
+
+    def group_channel(self, group: str) -> str:
+        """The pub/sub channel of ``group``: channels_redis' ``_get_group_channel_name``, without a loop layer."""
+        return f"{self._kwargs.get('prefix', 'asgi')}__group__{group}"
+
+    def only_local_member(self, group: str, channel: str) -> bool:
+        """Whether ``channel`` is the one channel of this process (this loop's layer) in ``group``."""
+        try:
+            layer = self._layers.get(asyncio.get_running_loop())
+        except RuntimeError:  # no loop: a sync caller holds no channel
+            return False
+        return layer is not None and layer.groups.get(self.group_channel(group)) == {channel}
 
     def _get_layer(self) -> Any:
         # Hosts are resolved when the first per-loop layer is built, not at import.

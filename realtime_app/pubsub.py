@@ -8,7 +8,7 @@ Streams and replayable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -31,7 +31,8 @@ class PubSubService:
     def layer(self) -> Any:
         return get_channel_layer(self.layer_alias)
 
-    async def _subscribe(self, group: str, event_type: str, payload_key: str) -> AsyncIterator[dict[str, Any]]:
+    async def _subscribe(self, group: str, event_type: str, render: Callable[[dict[str, Any]], dict[str, Any]]
+                         ) -> AsyncIterator[dict[str, Any]]:
         layer = self.layer
         channel = await layer.new_channel()
         await layer.group_add(group, channel)
@@ -39,17 +40,19 @@ class PubSubService:
             while True:
                 event = await layer.receive(channel)
                 if event.get("type") == event_type:
-                    yield event[payload_key]
+                    yield render(event)
         finally:
             await layer.group_discard(group, channel)
 
     def subscribe_to_chat_messages(self, user_id: object) -> AsyncIterator[dict[str, Any]]:
         """Every chat message to or from ``user_id`` from now on (the same frames the sockets get)."""
-        return self._subscribe(chat_group(user_id), "chat.deliver", "message")
+        return self._subscribe(chat_group(user_id), "chat.deliver",
+                               lambda event: chat.ChatMessage.from_event(event["message"]).as_frame())
 
     def subscribe_to_notifications(self, user_id: object) -> AsyncIterator[dict[str, Any]]:
         """Every notification of ``user_id`` from now on."""
-        return self._subscribe(notification_group(user_id), "notification.deliver", "notification")
+        return self._subscribe(notification_group(user_id), "notification.deliver",
+                               lambda event: event["notification"])
 
     async def publish_chat_message(self, sender: Any, recipient_id: object, text: str) -> chat.ChatMessage:
         """Send as ``sender`` (a user or a user id): validated, stored, delivered like a socket frame."""

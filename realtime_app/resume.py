@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from sessions_app.jwt.websocket import CLOSE_SERVICE_RESTART
 
-from .chat import areplay
+from .chat import ChatMessage, areplay
 from .conf import realtime_settings
 from .errors import RealtimeError
 from .notifications import anotifications_since
@@ -74,6 +74,10 @@ class ResumeAfterResubscribe(_ConsumerBase):
         """The identity of a message frame (None for other frames)."""
         raise NotImplementedError
 
+    def live_key(self, payload: Any) -> str | None:
+        """The identity of a live event's payload, as :meth:`frame_key` gives it for the frame it becomes."""
+        return self.frame_key(payload)
+
     async def frames_since(self, since: str) -> list[dict[str, Any]]:
         raise NotImplementedError
 
@@ -93,7 +97,7 @@ class ResumeAfterResubscribe(_ConsumerBase):
 
     async def dispatch(self, message: dict) -> None:
         payload = self.live_events.get(str(message.get("type")))
-        if payload is not None and self.frame_key(message.get(payload)) in self.sent_ids:
+        if payload is not None and self.live_key(message.get(payload)) in self.sent_ids:
             return  # already sent by a replay after a resubscription
         await super().dispatch(message)
 
@@ -118,6 +122,14 @@ class ChatResume(ResumeAfterResubscribe):
         if isinstance(frame, dict) and frame.get("type") in ("chat.message", "chat.ack") and frame.get("cursor"):
             return frame["cursor"]
         return None
+
+    def live_key(self, payload: Any) -> str | None:
+        # A chat.deliver event carries the stored message, not its frame (ChatMessage.as_event). A malformed
+        # one has no key here; its handler raises inside RevocationMixin's error handling (close 4011).
+        try:
+            return ChatMessage.from_event(payload).cursor
+        except (KeyError, TypeError):
+            return None
 
     async def frames_since(self, since: str) -> list[dict[str, Any]]:
         """One replay page (bounded like a client's sync); past it, ``chat.synced`` with ``more`` tells the

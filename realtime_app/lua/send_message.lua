@@ -15,10 +15,16 @@
 -- ARGV[4]   "1" to write the partner index even if the conversation is not new
 -- ARGV[5]   the partner index score (ms); ARGV[6]: its TTL in seconds; ARGV[7]: partners kept per user
 -- ARGV[8]   the sender's id;  ARGV[9]  the recipient's id
--- ARGV[10]  MAXLEN, ARGV[11..12] TTLs, ARGV[13..] fields: ARGV[1..] of append_message.lua
+-- ARGV[10]  n: how many pub/sub channels to publish the stored message to (0: the caller publishes)
+-- ARGV[11..10+n]  those channels: the recipient's group's, then the sender's
+-- ARGV[11+n]  "1": skip the last channel (the sender's group) when it has at most one subscriber, which
+--             the caller knows is its own process holding only the sending socket
+-- ARGV[12+n]  the channel name of the sending socket (the event's "exclude"; "" for none)
+-- ARGV[13+n..]  MAXLEN, two TTLs, then the fields ("from", .., "to", .., "text", ..): append_message.lua's ARGV
 --
 -- Returns {limit reply} when the limit refuses (nothing is stored, so a refused sender never trims the
--- capped Stream), else {limit reply, append reply, indexed (0/1)}; both replies as their scripts return.
+-- capped Stream), else {limit reply, append reply, indexed (0/1), published (0/1)}; both replies as their
+-- scripts return.
 
 local limited = rate_limit({KEYS[1]}, {"consume", ARGV[1], ARGV[2], ARGV[3]})
 if tonumber(limited[1]) ~= 1 then
@@ -27,8 +33,9 @@ end
 
 local append_keys = {KEYS[2]}
 if #KEYS > 4 then append_keys[2] = KEYS[5] end
+local channels = tonumber(ARGV[10])
 local append_args = {}
-for i = 10, #ARGV do append_args[#append_args + 1] = ARGV[i] end
+for i = 13 + channels, #ARGV do append_args[#append_args + 1] = ARGV[i] end
 local stored = append_message(append_keys, append_args)
 
 -- A new (or lost) conversation is indexed even if this process believes it did lately. The same three
@@ -43,4 +50,21 @@ if ARGV[4] == "1" or (tonumber(stored[2]) == 0 and tonumber(stored[3]) == 1) the
   end
   indexed = 1
 end
-return {limited, stored, indexed}
+
+-- Live delivery of a new message (a resend delivers nothing), once it is stored: the channel layer's own
+-- event, {type = "chat.deliver", message = {id, from, to, text}, exclude}, packed as msgpack the way
+-- channels_redis' pub/sub layer packs it (realtime_app.delivery.script_publish says when that holds), so
+-- the message needs no second round trip. The text is the last field of the appended entry.
+local published = 0
+if channels > 0 and tonumber(stored[2]) == 0 then
+  local event = cmsgpack.pack({type = "chat.deliver", exclude = ARGV[12 + channels],
+                               message = {id = stored[1], from = ARGV[8], to = ARGV[9],
+                                          text = append_args[#append_args]}})
+  local last = channels
+  if ARGV[11 + channels] == "1" and redis.call("PUBSUB", "NUMSUB", ARGV[10 + channels])[2] <= 1 then
+    last = channels - 1
+  end
+  for i = 11, 10 + last do redis.call("PUBLISH", ARGV[i], event) end
+  published = 1
+end
+return {limited, stored, indexed, published}
