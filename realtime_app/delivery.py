@@ -46,7 +46,9 @@ async def _publish(layer: Any, groups: Sequence[str], event: dict[str, Any]) -> 
 class ScriptPublish:
     """How a Lua script publishes one event itself (``lua/send_message.lua``): the groups' pub/sub
     channels in order, and whether the last (the sender's own group) may be skipped when Redis counts no
-    subscriber but this process, whose only socket in it is the sending one (it has its ack)."""
+    subscriber but this process, whose only socket in it is the sending one (it has its ack). A device of
+    the sender's that joins in between the check and the script misses that one live copy, as a socket that
+    joins just after a publish always can: live delivery is at-most-once, its next sync has the message."""
 
     channels: list[str]
     skip_last_if_alone: bool
