@@ -66,9 +66,15 @@ def parse_rates(value: str | list[str] | tuple[str, ...]) -> tuple[Rate, ...]:
         raise InvalidRate(msg)
     items = value.split(",") if isinstance(value, str) else list(value)
     for item in items:
-        if not isinstance(item, str):  # parse_rate is cached: an unhashable item would raise TypeError there
+        if not isinstance(item, str):  # the parse is cached: an unhashable item would raise TypeError there
             msg = f"A rate must be a string like '100/min', not {type(item).__name__}."
             raise InvalidRate(msg)
+    return _parse_items(tuple(items))
+
+
+@lru_cache(maxsize=256)
+def _parse_items(items: tuple[str, ...]) -> tuple[Rate, ...]:
+    # Cached: the throttles and the pipelined check read the configured rates on every request.
     rates = tuple(parse_rate(item.strip()) for item in items if item.strip())
     if not rates:
         msg = "Give at least one rate, e.g. '100/min'."
