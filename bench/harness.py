@@ -177,7 +177,8 @@ class Bench:
         ax.set_ylabel(ylabel)
         ax.grid(True, axis="y", alpha=0.3)
         if len(series) > 1:
-            ax.legend()
+            ax.set_ylim(top=ax.get_ylim()[1] * 1.25)  # headroom: the legend never covers a bar's value
+            ax.legend(loc="upper left")
         fig.tight_layout()
         path = self.out_dir / filename
         fig.savefig(path)
