@@ -23,10 +23,13 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from caching_app.foundation.twins import Op, Twin, arun, run
 
 from . import headers, prefetch
 from .client_ip import get_client_ip
@@ -36,6 +39,7 @@ from .identity import login_username
 from .limiter import (
     RateLimitConfig,
     RateLimitDecision,
+    acheck_rate_limits,
     ceil_seconds,
     check_rate_limits,
     get_rate_limit_statuses,
@@ -47,6 +51,7 @@ from .rates import InvalidRate, Rate, parse_rates
 logger = logging.getLogger(__name__)
 
 _RESERVATIONS = "winkr_ratelimit_reservations"
+NO_CLIENT = None  # the throttle's one step is a Twin, which brings its own client
 
 
 def rates_for_scope(scope: str) -> tuple[Rate, ...] | None:
@@ -107,16 +112,44 @@ class RedisRateThrottle(BaseThrottle):
 
     # --- DRF throttle API ----------------------------------------------------------------
     def allow_request(self, request: Any, view: Any) -> bool:
+        return run(self._allow_op(request, view), NO_CLIENT)
+
+    async def aallow_request(self, request: Any, view: Any) -> bool:
+        """:meth:`allow_request` on the event loop (caching_app.async_views), with the async client.
+
+        A subclass that overrides a hook may do I/O in it: its sync ``allow_request`` then runs in a
+        thread, as DRF would run it.
+        """
+        if not self._loop_safe():
+            return await sync_to_async(self.allow_request)(request, view)
+        return await arun(self._allow_op(request, view), NO_CLIENT)
+
+    def _allow_op(self, request: Any, view: Any) -> Op:
+        """The one logic of both paths (caching_app.foundation.twins): the check is their only step."""
         target = self._target(request, view)
         if target is None:
             return True
         scope, configs, key = target
         count_check(scope)
-        try:
-            # Already answered when the JWT revocation round trip carried this exact check (prefetch.py).
-            decision = prefetch.take(request, scope, configs, key) or check_rate_limits(configs, key)
-        except RedisError as exc:
-            return self._redis_failed(scope, exc)
+        # Already answered when the JWT revocation round trip carried this exact check (prefetch.py).
+        decision = prefetch.take(request, scope, configs, key)
+        if decision is None:
+            try:
+                decision = yield Twin(check_rate_limits, acheck_rate_limits, (configs, key))
+            except RedisError as exc:
+                return self._redis_failed(scope, exc)
+        return self._decided(request, view, target, decision)
+
+    def _loop_safe(self) -> bool:
+        """True when every hook is one of this module's (none reads more than the request's user and IP)."""
+        cls = type(self)
+        return (cls.allow_request is RedisRateThrottle.allow_request and cls.on_allowed is RedisRateThrottle.on_allowed
+                and cls.get_scope in _LOOP_SAFE_HOOKS and cls.get_rate_key in _LOOP_SAFE_HOOKS)
+
+    def _decided(self, request: Any, view: Any, target: tuple[str, tuple[RateLimitConfig, ...], str],
+                 decision: RateLimitDecision) -> bool:
+        """Both paths from the decision on: headers, 429, the allowed hook."""
+        scope, configs, key = target
         self.decision = decision
         if ratelimit_settings.HEADERS:
             headers.attach(view, scope, decision)
@@ -219,6 +252,11 @@ class ScopedRateThrottle(RedisRateThrottle):
     def get_rate_key(self, request: Any, view: Any) -> tuple[str, str] | None:
         user_key = _user_key(request)
         return ("user", user_key) if user_key is not None else ("ip", get_client_ip(request))
+
+
+# The hooks aallow_request may call on the event loop: they read the request's user and client IP only.
+_LOOP_SAFE_HOOKS = frozenset({RedisRateThrottle.get_scope, ScopedRateThrottle.get_scope, UserRateThrottle.get_rate_key,
+                              AnonRateThrottle.get_rate_key, ScopedRateThrottle.get_rate_key})
 
 
 class LoginRateThrottle(RedisRateThrottle):

@@ -105,6 +105,28 @@ class RedisJWTAuthentication(JWTAuthentication):
             setattr(django_request, REQUEST_ATTR, result)
         return result
 
+    async def aauthenticate(self, request: Any) -> tuple[Any, Token] | None:
+        """:meth:`authenticate` on the event loop (caching_app.async_views): the same check, with the
+        async client, including the middleware's prepared check and its pipelined companions."""
+        django_request = getattr(request, "_request", request)
+        done = getattr(django_request, REQUEST_ATTR, None)
+        if done is not None:
+            return done
+        pending = django_request.__dict__.pop(PENDING_ATTR, None)
+        authentication = pending or self
+        header = authentication.get_header(request)
+        raw_token = authentication.get_raw_token(header) if header is not None else None
+        if raw_token is None:
+            return None
+        try:
+            result = await aauthenticate_raw(raw_token, authentication)
+        except drf_exceptions.APIException:
+            if pending is not None:  # as authenticate_pending: a refused token keeps what its companions took
+                django_request.__dict__.pop(pipelined.COMPANIONS_ATTR, None)
+            raise
+        setattr(django_request, REQUEST_ATTR, result)
+        return result
+
     def authenticate_header(self, request: Any) -> str:
         """``WWW-Authenticate`` of every 401 (RFC 6750, section 3), so DRF answers 401 rather than 403.
 

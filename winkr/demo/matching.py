@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from caching_app.service import Prefetched, cache_service
@@ -29,9 +30,11 @@ def recommendations(user_id: int, limit: int = RECOMMENDATIONS) -> dict[str, Any
     return {"results": PublicProfileSerializer(candidates[:limit], many=True).data}
 
 
-def cached_recommendations(user_id: int, prefetched: Prefetched | None = None) -> tuple[dict[str, Any], bool]:
-    return cache_service.lookup(cache_service.match_recommendations_entry(user_id), lambda: recommendations(user_id),
-                                prefetched=prefetched)
+async def acached_recommendations(user_id: int, prefetched: Prefetched | None = None) -> tuple[dict[str, Any], bool]:
+    """The cached recommendations, and whether they came from the cache; only a miss's database read takes a
+    thread (the view is async: caching_app.async_views)."""
+    return await cache_service.alookup(cache_service.match_recommendations_entry(user_id),
+                                       sync_to_async(lambda: recommendations(user_id)), prefetched=prefetched)
 
 
 @dataclass(frozen=True)
