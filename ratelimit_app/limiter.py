@@ -230,6 +230,12 @@ def get_rate_limit_statuses(configs: Sequence[RateLimitConfig], key: str, *,
     return _decision(configs, key, _run(configs, key, "peek", "", client), None)
 
 
+async def aget_rate_limit_statuses(configs: Sequence[RateLimitConfig], key: str, *,
+                                   client: Any | None = None) -> RateLimitDecision:
+    """Async twin of :func:`get_rate_limit_statuses`."""
+    return _decision(configs, key, await _arun(configs, key, "peek", "", client), None)
+
+
 def get_rate_limit_status(config: RateLimitConfig, key: str, *, client: Any | None = None) -> RateLimitResult:
     """One limit's state for ``key`` without counting a request (the original design's GetRateLimitStatus)."""
     return get_rate_limit_statuses([config], key, client=client).results[0]

@@ -40,6 +40,7 @@ from .limiter import (
     RateLimitConfig,
     RateLimitDecision,
     acheck_rate_limits,
+    aget_rate_limit_statuses,
     ceil_seconds,
     check_rate_limits,
     get_rate_limit_statuses,
@@ -167,11 +168,20 @@ class RedisRateThrottle(BaseThrottle):
 
     def peek(self, request: Any, view: Any) -> tuple[str, RateLimitDecision] | None:
         """``(scope, decision)`` for this request without counting it (the status endpoint)."""
+        return run(self._peek_op(request, view), NO_CLIENT)
+
+    async def apeek(self, request: Any, view: Any) -> tuple[str, RateLimitDecision] | None:
+        """:meth:`peek` on the event loop (a subclass with hooks of its own: in a thread)."""
+        if not self._loop_safe():
+            return await sync_to_async(self.peek)(request, view)
+        return await arun(self._peek_op(request, view), NO_CLIENT)
+
+    def _peek_op(self, request: Any, view: Any) -> Op:
         target = self._target(request, view)
         if target is None:
             return None
         scope, configs, key = target
-        return scope, get_rate_limit_statuses(configs, key)
+        return scope, (yield Twin(get_rate_limit_statuses, aget_rate_limit_statuses, (configs, key)))
 
     def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
                    decision: RateLimitDecision) -> None:

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
+
+from caching_app.async_views import AsyncAPIView
 
 from .client_ip import get_client_ip
 from .exceptions import RateLimitUnavailable
@@ -27,7 +28,7 @@ _LIMIT = inline_serializer("RateLimitStatusLimit", {
 })
 
 
-class RateLimitStatusView(APIView):
+class RateLimitStatusView(AsyncAPIView):
     """The limits of the default throttles that apply to this client, and what is left of them.
 
     Not throttled itself, so asking never uses up quota.
@@ -40,14 +41,14 @@ class RateLimitStatusView(APIView):
         "ip": serializers.CharField(), "user": serializers.CharField(allow_null=True),
         "limits": _LIMIT.__class__(many=True),
     }))
-    def get(self, request: Request) -> Response:
+    async def get(self, request: Request) -> Response:  # on the event loop (caching_app.async_views)
         limits: list[dict[str, Any]] = []
         # DRF's settings object imports the dotted paths; its stubs type the raw setting (strings).
         for throttle_class in cast("list[type[BaseThrottle]]", api_settings.DEFAULT_THROTTLE_CLASSES):
             if not issubclass(throttle_class, RedisRateThrottle):
                 continue
             try:
-                peeked = throttle_class().peek(request, self)
+                peeked = await throttle_class().apeek(request, self)
             except RedisError as exc:
                 msg = "status"
                 raise RateLimitUnavailable(msg) from exc

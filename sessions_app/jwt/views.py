@@ -20,6 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from caching_app.async_views import AsyncAPIView
 from sessions_app import usernames
 from sessions_app.devices import client_ip, device_sent_by
 from sessions_app.revocation import log_out_everywhere
@@ -175,7 +176,7 @@ class TokenRefreshView(AuthAPIView):
         return Response({"access": str(new.access_token), "refresh": str(new)})
 
 
-class MeView(AuthAPIView):
+class MeView(AsyncAPIView, AuthAPIView):
     """Who this token belongs to, and its device session."""
 
     authentication_classes = [RedisJWTAuthentication]
@@ -184,7 +185,7 @@ class MeView(AuthAPIView):
     @extend_schema(responses={200: inline_serializer("TokenOwner", {
         "id": serializers.IntegerField(), "username": serializers.CharField(),
         "session_id": serializers.CharField(allow_null=True)})})
-    def get(self, request: Request) -> Response:
+    async def get(self, request: Request) -> Response:  # on the event loop (caching_app.async_views)
         token = cast(Token, request.auth)  # RedisJWTAuthentication's access token
         return Response({"id": request.user.pk, "username": request.user.get_username(),
                          "session_id": token.get(SESSION_CLAIM)})
