@@ -37,6 +37,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .clients import (
+    AsyncConnection,
+    AsyncSSLConnection,
+    AsyncUnixDomainSocketConnection,
     InstrumentedAsyncRedis,
     InstrumentedAsyncRedisCluster,
     InstrumentedRedis,
@@ -67,15 +70,16 @@ class _Flavour:
     cluster_node: type
     sentinel: type
     pool: type
+    tcp_connection: type
     ssl_connection: type
     unix_connection: type
 
 
 _SYNC = _Flavour(Retry, InstrumentedRedis, InstrumentedRedisCluster, redis.cluster.ClusterNode, redis.sentinel.Sentinel,
-                 redis.BlockingConnectionPool, redis.SSLConnection, redis.UnixDomainSocketConnection)
+                 redis.BlockingConnectionPool, redis.Connection, redis.SSLConnection, redis.UnixDomainSocketConnection)
 _ASYNC = _Flavour(AsyncRetry, InstrumentedAsyncRedis, InstrumentedAsyncRedisCluster, redis.asyncio.cluster.ClusterNode,
-                  redis.asyncio.sentinel.Sentinel, redis.asyncio.BlockingConnectionPool, redis.asyncio.SSLConnection,
-                  redis.asyncio.UnixDomainSocketConnection)
+                  redis.asyncio.sentinel.Sentinel, redis.asyncio.BlockingConnectionPool, AsyncConnection,
+                  AsyncSSLConnection, AsyncUnixDomainSocketConnection)
 
 
 def _build(config: RedisAliasConfig, flavour: _Flavour) -> Any:
@@ -124,9 +128,8 @@ def _build(config: RedisAliasConfig, flavour: _Flavour) -> Any:
             pool_kwargs.pop("socket_connect_timeout")
             pool_kwargs.update(connection_class=flavour.unix_connection, path=config.path)
         else:
-            pool_kwargs.update(host=config.host, port=config.port)
-            if config.tls:
-                pool_kwargs["connection_class"] = flavour.ssl_connection
+            pool_kwargs.update(host=config.host, port=config.port,
+                               connection_class=flavour.ssl_connection if config.tls else flavour.tcp_connection)
         client = flavour.redis(connection_pool=flavour.pool(**pool_kwargs))
     client.winkr_alias = config.alias
     return client

@@ -184,3 +184,21 @@ def test_unreachable_cluster_answers_503_not_500(spawn_redis, use_redis, setting
     response = APIClient(REMOTE_ADDR="198.51.100.9").get("/api/ratelimit/status/")
     assert response.status_code == 503
     assert response.json()["code"] == "ratelimit_unavailable"
+
+
+async def test_async_connections_pack_commands_with_hiredis_into_redis_pys_own_bytes():
+    """caching_app.foundation.clients.AsyncConnection: hiredis' packer, the same bytes and errors as redis-py's."""
+    import redis.asyncio
+    from redis.exceptions import DataError
+
+    from caching_app.foundation.clients import AsyncConnection
+    from caching_app.foundation.connections import get_async_redis
+
+    client = get_async_redis("state")
+    assert client.connection_pool.connection_class is AsyncConnection
+    ours, redis_pys = AsyncConnection(), redis.asyncio.Connection()
+    for args in [("SET", "k", "välue", 12, 1.5, b"\x00raw"), ("CONFIG GET", "maxmemory"), ("MGET", *map(str, range(50)))]:
+        assert b"".join(ours.pack_command(*args)) == b"".join(redis_pys.pack_command(*args))
+    with pytest.raises(DataError):
+        ours.pack_command("SET", "k", None)
+    assert await client.set("packed", "välue") and await client.get("packed") == "välue".encode()
