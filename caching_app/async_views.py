@@ -27,6 +27,7 @@ from inspect import isawaitable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponseBase
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -34,6 +35,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from .foundation.connections import redis_connections
 
 #: Permissions that read nothing but ``request.user`` and the method: checked inline on the loop.
 LOOP_SAFE_PERMISSIONS = (AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly, IsAdminUser)
@@ -58,6 +61,10 @@ class AsyncAPIView(APIView):
             response = self.handle_exception(exc)
         # DRF's stubs type finalize_response's argument as Response; DRF itself takes any HttpResponseBase.
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)  # type: ignore[arg-type]
+        if not isinstance(request, ASGIRequest):
+            # Django's sync handler (WSGI, the test client) runs this view in an event loop of its own, which
+            # ends with the request: so do the Redis clients made in it.
+            await redis_connections.aclose_loop_clients()
         return render_on_loop(self.response)
 
     @staticmethod

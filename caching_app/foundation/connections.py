@@ -217,6 +217,20 @@ class RedisConnections:
             client = clients[alias] = build_async_client(self.config(alias))
         return client
 
+    async def aclose_loop_clients(self) -> None:
+        """Close the running loop's async clients and forget them (a loop that ends with its request).
+
+        Django's sync handler runs an async view in a one-off event loop per request: clients left behind
+        would keep connections bound to a closed loop until the garbage collector finds them.
+        """
+        clients = self._async.pop(asyncio.get_running_loop(), {})
+        for client in clients.values():
+            try:  # the pool was passed in, so redis-py would leave it open; a cluster client closes its nodes
+                await (client.aclose() if isinstance(client, redis.asyncio.RedisCluster)
+                       else client.aclose(close_connection_pool=True))
+            except (redis.RedisError, OSError):  # noqa: S110 - a dead connection needs no goodbye
+                pass
+
     def same_server(self, alias: str, other: str) -> bool:
         """True when both aliases reach the same Redis (and database): one pipeline can serve both."""
         a, b = self.config(alias), self.config(other)

@@ -113,3 +113,22 @@ async def test_the_projects_async_endpoints_answer_as_through_the_sync_handler(u
     assert through_loop.status_code == through_sync.status_code == 200
     assert through_loop.json() == through_sync.json()
     assert through_loop.render is None  # rendered on the loop: the async view ran
+
+
+def test_under_the_sync_handler_each_requests_loop_closes_its_redis_clients(user, mint, raw_redis):
+    """Django's sync handler gives an async view a one-off event loop: its Redis connections end with it."""
+    import gc
+
+    from rest_framework.test import APIClient
+
+    _, access = mint(user)
+    client = APIClient()
+    assert client.get("/api/ratelimit/status/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    before = raw_redis.info("clients")["connected_clients"]
+    gc.disable()  # nothing may be left for the collector to close
+    try:
+        for _ in range(20):  # each one reads the limits with the async client of its own loop
+            assert client.get("/api/ratelimit/status/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+        assert raw_redis.info("clients")["connected_clients"] <= before + 1
+    finally:
+        gc.enable()
