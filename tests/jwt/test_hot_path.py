@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.j
 RATES = {"anon": "100/min", "user": ["5/min", "100/h"], "login": "100/min"}
 # What sliding_log.lua calls inside its EVALSHA: not round trips of ours.
 # What redis-py sends when it opens a connection.
-CONNECTION_HANDSHAKE = ("hello", "client|setname", "select", "ping")
+CONNECTION_HANDSHAKE = ("hello", "client|setname", "client|setinfo", "select", "ping")
 SCRIPT_COMMANDS = {"time", "zremrangebyscore", "zcount", "zrangebyscore", "zadd", "pexpire", "zrem"}
 
 
