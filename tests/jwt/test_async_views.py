@@ -132,3 +132,16 @@ def test_under_the_sync_handler_each_requests_loop_closes_its_redis_clients(user
         assert raw_redis.info("clients")["connected_clients"] <= before + 1
     finally:
         gc.enable()
+
+
+async def test_bad_input_to_the_async_views_is_a_4xx_on_the_loop_too(user, mint):
+    """The ASGI path of the converted views refuses what the sync handler's tests refuse (tests/security)."""
+    _, access = mint(user)
+    auth = {"Authorization": f"Bearer {access}"}
+    surrogate = await AsyncClient().patch("/api/profiles/me/", '{"bio": "\\udc00"}'.encode("utf-8", "surrogatepass"),
+                                          content_type="application/json", headers=auth)
+    assert surrogate.status_code == 400 and "surrogate" in surrogate.json()["detail"]
+    oversized_id = await get("/api/profiles/" + "9" * 40 + "/", access)
+    assert 400 <= oversized_id.status_code < 500 and oversized_id["Content-Type"] == "application/json"
+    too_long_token = await get("/api/profiles/me/", "a." + "b" * 20_000 + ".c")
+    assert too_long_token.status_code == 401 and too_long_token.json()["code"] == "token_not_valid"
