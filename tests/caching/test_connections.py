@@ -203,3 +203,83 @@ async def test_async_connections_pack_commands_with_hiredis_into_redis_pys_own_b
     with pytest.raises(DataError):
         ours.pack_command("SET", "k", None)
     assert await client.set("packed", "välue") and await client.get("packed") == "välue".encode()
+
+
+async def _replies_of(client, raise_on_error: bool, transaction: bool = False) -> list:
+    await client.set("pipe:n", 5)
+    await client.set("pipe:text", "not a number")
+    pipe = client.pipeline(transaction=transaction)
+    pipe.mget("pipe:n", "pipe:missing")
+    pipe.incr("pipe:text")  # ERR value is not an integer
+    pipe.incr("pipe:n")
+    pipe.get("pipe:n")
+    return await pipe.execute(raise_on_error=raise_on_error)
+
+
+async def test_plain_async_pipeline_replies_as_redis_pys_own(redis_server):
+    """clients._PlainAsyncPipeline: the same replies, errors and error text as redis.asyncio's Pipeline.execute."""
+    import redis.asyncio
+    from redis.exceptions import ResponseError
+
+    from caching_app.foundation.clients import InstrumentedAsyncPipeline
+
+    ours, redis_pys = get_async_redis("state"), redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        assert isinstance(ours.pipeline(transaction=False), InstrumentedAsyncPipeline)
+        mine = await _replies_of(ours, raise_on_error=False)
+        theirs = await _replies_of(redis_pys, raise_on_error=False)
+        assert [type(r) for r in mine] == [list, ResponseError, int, bytes] == [type(r) for r in theirs]
+        assert mine[0] == theirs[0] == [b"5", None] and str(mine[1]) == str(theirs[1])
+        with pytest.raises(ResponseError) as raised_ours:
+            await _replies_of(ours, raise_on_error=True)
+        with pytest.raises(ResponseError) as raised_theirs:
+            await _replies_of(redis_pys, raise_on_error=True)
+        assert str(raised_ours.value) == str(raised_theirs.value)
+        assert str(raised_ours.value).startswith("Command # 2 (INCRBY pipe:text 1) of pipeline caused error")
+        # A transaction is redis-py's own path (MULTI/EXEC): its errors are unchanged too.
+        assert [type(r) for r in await _replies_of(ours, raise_on_error=False, transaction=True)] == \
+            [list, ResponseError, int, bytes]
+        # Every connection went back to the pool, none is left checked out.
+        assert not ours.connection_pool._in_use_connections
+    finally:
+        await redis_pys.aclose()
+
+
+async def test_plain_async_pipeline_reconnects_after_its_connection_is_killed(redis_server):
+    """A killed connection: the retry policy disconnects, reconnects and sends the batch again."""
+    client = get_async_redis("state")
+    pipe = client.pipeline(transaction=False)
+    pipe.client_id()
+    (first_id,) = await pipe.execute()
+    assert redis.Redis.from_url(redis_server.url).client_kill_filter(_id=first_id) == 1
+    pipe = client.pipeline(transaction=False)
+    pipe.client_id()
+    pipe.set("pipe:after-kill", "ok")
+    second_id, stored = await pipe.execute()
+    assert second_id != first_id and stored is True
+    assert await client.get("pipe:after-kill") == b"ok"
+
+
+def test_plain_async_pipeline_gives_a_connection_error_when_redis_is_down(spawn_redis, use_redis):
+    import redis.exceptions
+
+    server = spawn_redis()
+    use_redis(server.url)
+
+    async def batch() -> list:
+        pipe = get_async_redis("state").pipeline(transaction=False)
+        pipe.set("pipe:down", 1)
+        pipe.get("pipe:down")
+        return await pipe.execute()
+
+    async def scenario() -> None:
+        assert await batch() == [True, b"1"]
+        server.kill()
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await batch()
+        assert not get_async_redis("state").connection_pool._in_use_connections
+        server.start()
+        assert await batch() == [True, b"1"]  # the same client, reconnected by itself
+        await redis_connections.aclose_loop_clients()
+
+    asyncio.run(scenario())
