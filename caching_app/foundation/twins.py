@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
 
 class ScriptRegistry(Protocol):
     """What :class:`Eval` needs of a script registry (``caching_app.foundation.scripts.LuaScripts``)."""
@@ -167,7 +169,14 @@ async def _async_step(client: Client, step: Step) -> Any:
     if isinstance(step, Eval):
         return await step.scripts.get(client, step.name)(keys=list(step.keys), args=list(step.args))
     if isinstance(step, Pipe):
-        return (await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)) if step.calls else []
+        if not step.calls:
+            return []
+        if step.transaction and isinstance(client, AsyncRedisCluster):
+            # redis-py 8.1's async cluster transaction pipeline queues each command through asyncio.run() in a
+            # thread of its own, which initializes a client not yet initialized there: its connections would
+            # belong to that thread's loop, closed right after ("Event loop is closed" on the next use).
+            await client.initialize()
+        return await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)
     if isinstance(step, Lock):
         return client.lock(step.key, timeout=step.timeout, blocking=step.blocking)
     if isinstance(step, Sleep):

@@ -2,6 +2,7 @@
 driven by run and arun against the suite's real redis-server."""
 
 import asyncio
+from collections.abc import Generator
 
 import pytest
 from redis.exceptions import ResponseError
@@ -99,3 +100,25 @@ async def test_pipe_without_raise_on_error_returns_the_failure_as_a_reply(driver
         failed, value = await arun(pipe_op(), get_async_redis("cache"))
     assert isinstance(failed, ResponseError)
     assert value == b"not a number"
+
+
+def _tagged_transaction() -> Generator:
+    return (yield Pipe((Call("set", ("{twins}a", 1)), Call("incr", ("{twins}a",)), Call("get", ("{twins}a",))),
+                       transaction=True))
+
+
+@pytest.mark.cluster
+async def test_a_cluster_transaction_as_a_clients_first_use_keeps_its_connections_on_this_loop(
+        redis_cluster, use_redis):
+    """redis-py's async cluster transaction pipeline queues commands through asyncio.run() in a thread: a client
+    first used there got connections of that thread's closed loop, and closing it raised "Event loop is closed"."""
+    use_redis(MODE="cluster", CLUSTER_NODES=redis_cluster.seeds, URL=f"redis://{redis_cluster.seeds[0]}/0")
+    client = get_async_redis("state")
+    assert await arun(_tagged_transaction(), client) == [True, 2, b"2"]
+    assert await client.get("{twins}a") == b"2"
+    loop = asyncio.get_running_loop()
+    transports = [connection._writer.transport for node in client.get_nodes() for connection in node._connections
+                  if connection.is_connected]
+    assert transports and all(transport._loop is loop for transport in transports)
+    await client.aclose()  # raised RuntimeError("Event loop is closed") before
+    redis_cluster.flush()
