@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from caching_app.async_views import AsyncAPIView
+
 from . import services, visibility
 from .jwt.claims import SESSION_CLAIM
 from .serializers import DeviceSessionSerializer, MyPresenceSerializer, PresenceSerializer, PresenceSettingsSerializer
@@ -48,13 +50,13 @@ def _session_json(record: services.DeviceSession, current: str | None) -> dict:
     return {**record.as_dict(), "current": record.id == current}
 
 
-class SessionListView(SessionStoreAPIView):
+class SessionListView(AsyncAPIView, SessionStoreAPIView):
     """``GET /api/sessions/``: the devices I am logged in on; ``current`` marks this one."""
 
     @extend_schema(responses=DeviceSessionSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    async def get(self, request: Request) -> Response:  # on the event loop (caching_app.async_views)
         current = current_session_id(request)
-        records = services.list_sessions(request.user.pk)
+        records = await services.alist_sessions(request.user.pk)
         return Response([_session_json(record, current) for record in records])
 
 
