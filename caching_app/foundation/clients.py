@@ -86,11 +86,12 @@ class _PlainAsyncPipeline(AsyncPipeline):
 
     redis-py 8.1's ``Pipeline.execute`` wraps every batch in its OpenTelemetry recording hooks and HIMPORT
     field-set preparation, neither of which winkr uses (command metrics come from :mod:`.instrumentation`):
-    about a third of the CPU of the three-command pipeline of an authenticated, cached GET (make bench,
-    issue 15). A batch with nothing of those (no MULTI, WATCH, registered scripts or HIMPORT command) is
-    sent here with redis-py's own pieces: the pool, the connection's packing, parsing, response callbacks
-    and retry policy (a connection error disconnects, backs off and tries again), and the same replies,
-    errors included, as ``Pipeline.execute``. Anything else goes to redis-py's method.
+    about a quarter of the CPU of the three-command batch of an authenticated, cached GET (102-113 against
+    133-153 µs in a micro-benchmark, issue 15). A batch with nothing of those (no MULTI, WATCH, registered
+    scripts or HIMPORT command) is sent here with redis-py's own pieces: the pool, the connection's packing,
+    parsing, response callbacks and retry policy (a connection error disconnects, backs off and tries
+    again), and the same replies, errors included, as ``Pipeline.execute``. Anything else goes to
+    redis-py's method.
     """
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
