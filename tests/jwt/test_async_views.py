@@ -145,3 +145,7 @@ async def test_bad_input_to_the_async_views_is_a_4xx_on_the_loop_too(user, mint)
     assert 400 <= oversized_id.status_code < 500 and oversized_id["Content-Type"] == "application/json"
     too_long_token = await get("/api/profiles/me/", "a." + "b" * 20_000 + ".c")
     assert too_long_token.status_code == 401 and too_long_token.json()["code"] == "token_not_valid"
+    # Header bytes are latin-1 on the wire (a lone surrogate cannot be sent there): bytes no JWT has.
+    for path in ("/api/sessions/", "/api/profiles/me/"):  # /api/sessions/ is an async view too now
+        refused = await get(path, "a." + "\xff\xfe" * 10 + ".c")
+        assert refused.status_code == 401 and refused["Content-Type"] == "application/json"
