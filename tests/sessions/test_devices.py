@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -156,6 +158,7 @@ def test_expired_sessions_drop_out_of_the_index_on_read_and_on_clearsessions(raw
     time.sleep(1.1)
     assert [record.id for record in services.list_sessions(10)] == [long.id]
     assert raw_redis.zscore(keys.user_index_key("10"), short.id) is None
+    assert short.id.encode() not in indexed(raw_redis, SESSIONS)  # the read unindexes what it trimmed
     # User 11 was never read: clearsessions (clear_expired) sweeps their index through the global one.
     assert raw_redis.zscore(keys.user_index_key("11"), other_short.id) is not None
     from django.core.management import call_command
@@ -168,6 +171,27 @@ def test_expired_sessions_drop_out_of_the_index_on_read_and_on_clearsessions(raw
     services.create_session(19, kind="jwt", ttl=1)
     time.sleep(1.1)
     assert not raw_redis.exists(keys.user_index_key("19"))
+
+
+async def test_the_async_listing_trims_expired_entries_as_the_sync_one_does(raw_redis):
+    short = await services.acreate_session(14, kind="jwt", ttl=1)
+    long = await services.acreate_session(14, kind="jwt")
+    await asyncio.sleep(1.1)
+    assert [record.id for record in await services.alist_sessions(14)] == [long.id]
+    assert raw_redis.zscore(keys.user_index_key("14"), short.id) is None
+    assert short.id.encode() not in indexed(raw_redis, SESSIONS)
+
+
+def test_a_records_json_has_every_field_with_iso_8601_times_and_its_own_device_dict():
+    record = services.create_session(13, kind="jwt", user_agent=IPHONE, ip="203.0.113.9")
+    data = record.as_dict()
+    assert set(data) == {field.name for field in dataclasses.fields(record)}
+    assert data == {**{field.name: getattr(record, field.name) for field in dataclasses.fields(record)},
+                    "created_at": record.created_at.isoformat(), "last_activity": record.last_activity.isoformat(),
+                    "expires_at": record.expires_at.isoformat()}
+    assert json.loads(json.dumps(data)) == data
+    data["device"]["os"] = "changed"
+    assert record.device["os"] == "iOS 17"
 
 
 def test_sweep_keeps_sessions_extended_since_the_global_index_saw_them(raw_redis):
