@@ -37,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .clients import (
+    AsyncBlockingConnectionPool,
     AsyncConnection,
     AsyncSSLConnection,
     AsyncUnixDomainSocketConnection,
@@ -78,7 +79,7 @@ class _Flavour:
 _SYNC = _Flavour(Retry, InstrumentedRedis, InstrumentedRedisCluster, redis.cluster.ClusterNode, redis.sentinel.Sentinel,
                  redis.BlockingConnectionPool, redis.Connection, redis.SSLConnection, redis.UnixDomainSocketConnection)
 _ASYNC = _Flavour(AsyncRetry, InstrumentedAsyncRedis, InstrumentedAsyncRedisCluster, redis.asyncio.cluster.ClusterNode,
-                  redis.asyncio.sentinel.Sentinel, redis.asyncio.BlockingConnectionPool, AsyncConnection,
+                  redis.asyncio.sentinel.Sentinel, AsyncBlockingConnectionPool, AsyncConnection,
                   AsyncSSLConnection, AsyncUnixDomainSocketConnection)
 
 

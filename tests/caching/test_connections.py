@@ -284,3 +284,69 @@ def test_plain_async_pipeline_gives_a_connection_error_when_redis_is_down(spawn_
         await redis_connections.aclose_loop_clients()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("connection_class", ["ours", "redis-py's"])
+async def test_a_write_to_a_server_that_stopped_reading_times_out_as_redis_py_says(spawn_redis, connection_class):
+    """clients._SendWithoutTask: a write that cannot drain within socket_timeout fails with redis-py's own
+    error and drops the connection, whichever class writes (the server is stopped with SIGSTOP, not mocked)."""
+    import signal
+
+    import redis.asyncio
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from caching_app.foundation.clients import AsyncConnection
+
+    server = spawn_redis()
+    cls = AsyncConnection if connection_class == "ours" else redis.asyncio.Connection
+    connection = cls(host="127.0.0.1", port=server.port, socket_timeout=0.3)
+    await connection.connect()
+    await connection.send_command("PING")
+    assert await connection.read_response() in (b"PONG", "PONG")
+    server.process.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(RedisTimeoutError, match="Timeout writing to socket"):
+            await connection.send_command("SET", "big", b"x" * (64 << 20))  # far more than the socket buffers hold
+        assert not connection.is_connected
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    await connection.send_command("PING")  # reconnects by itself
+    assert await connection.read_response() in (b"PONG", "PONG")
+    await connection.disconnect()
+
+
+async def test_the_bounded_async_pool_keeps_its_bound_its_timeout_and_its_waiters_order(redis_server):
+    """clients.AsyncBlockingConnectionPool: a free connection is taken directly; with none free, callers
+    wait in turn and time out as in redis-py's pool."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from caching_app.foundation.clients import AsyncBlockingConnectionPool, AsyncConnection
+
+    assert type(get_async_redis("state").connection_pool) is AsyncBlockingConnectionPool
+    pool = AsyncBlockingConnectionPool(host="127.0.0.1", port=redis_server.port, max_connections=1, timeout=0.5,
+                                       connection_class=AsyncConnection)
+    try:
+        held = await pool.get_connection()
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await pool.get_connection()  # the bound holds, and the wait ends at the pool's timeout
+        order: list[str] = []
+
+        async def take(name: str) -> None:
+            connection = await pool.get_connection()
+            order.append(name)
+            await asyncio.sleep(0.01)
+            await pool.release(connection)
+
+        waiting = [asyncio.create_task(take("first")), asyncio.create_task(take("second"))]
+        await asyncio.sleep(0.05)  # both are queued on the pool
+        await pool.release(held)
+        late = asyncio.create_task(take("late"))  # arrives after the release: served after both waiters
+        await asyncio.gather(*waiting, late)
+        assert order == ["first", "second", "late"]
+        connection = await pool.get_connection()  # nobody waits now: the direct path, a working connection
+        await connection.send_command("PING")
+        assert await connection.read_response() == b"PONG"
+        await pool.release(connection)
+        assert len(pool._in_use_connections) == 0 and len(pool._available_connections) == 1
+    finally:
+        await pool.disconnect()
