@@ -144,12 +144,16 @@ def _client(client: Any | None) -> Any:
 def _call_script(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, redis_client: Any) -> Any:
     """The script's reply, or an awaitable of it when ``redis_client`` is a redis.asyncio client."""
     _validate(configs)
+    script = get_script(redis_client, configs[0].algorithm)
+    keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
+    return script(keys=keys, args=_script_args(configs, mode, token), client=redis_client)
+
+
+def _script_args(configs: Sequence[RateLimitConfig], mode: str, token: str) -> list[Any]:
     args: list[Any] = [mode, token]
     for config in configs:
         args.extend((config.requests, config.window_ms))
-    script = get_script(redis_client, configs[0].algorithm)
-    keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
-    return script(keys=keys, args=args, client=redis_client)
+    return args
 
 
 def new_token() -> str:
@@ -157,27 +161,27 @@ def new_token() -> str:
     return os.urandom(9).hex()
 
 
-def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str) -> str:
-    """Queue one consuming check on ``pipe`` (a sync or async pipeline) as a raw EVALSHA; returns its token.
+def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str, *, peek: bool = False) -> str:
+    """Queue one consuming check (or, with ``peek``, a read that counts nothing) on ``pipe`` (a sync or async
+    pipeline) as a raw EVALSHA; returns its token ("" for a peek, which takes no slot).
 
     For callers that send the check in their own round trip (the JWT revocation pipeline). Read the
     reply with :func:`decision_from_reply`; a ``NoScriptError`` reply means "not checked": run
-    :func:`check_rate_limits`, which loads the script.
+    :func:`check_rate_limits` (or :func:`get_rate_limit_statuses`), which loads the script.
     """
     _validate(configs)
-    token = new_token()
+    token = "" if peek else new_token()
     keys = _redis_keys(tuple(configs), key, caching_settings.KEY_PREFIX)
-    args: list[Any] = ["consume", token]
-    for config in configs:
-        args.extend((config.requests, config.window_ms))
+    args = _script_args(configs, "peek" if peek else "consume", token)
     pipe.execute_command("EVALSHA", LUA_SCRIPTS.sha(configs[0].algorithm), len(keys), *keys, *args)
     return token
 
 
 def decision_from_reply(configs: Sequence[RateLimitConfig], key: str, reply: list[int], token: str
                         ) -> RateLimitDecision:
-    """The decision of a check queued with :func:`queue_check`."""
-    return _decision(configs, key, reply, token)
+    """The decision of a check queued with :func:`queue_check` (a peek's holds no token, as
+    :func:`get_rate_limit_statuses`' does not)."""
+    return _decision(configs, key, reply, token or None)
 
 
 def _run(configs: Sequence[RateLimitConfig], key: str, mode: str, token: str, client: Any | None) -> list[int]:

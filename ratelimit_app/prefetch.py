@@ -14,6 +14,10 @@ the revocation middleware calls :meth:`ThrottlePrefetch.finish`, which gives the
 refused as revoked keeps its slot: it counts against its own user's limit, which is allowed and costs
 an attacker replaying revoked tokens one round trip per request, not two. Redis errors and a NOSCRIPT
 reply leave nothing prefetched, and the throttle runs its own check (with its fail-open/closed policy).
+
+:func:`status_peek`, listed there too, does the same for ``GET /api/ratelimit/status/``
+(:class:`~.views.RateLimitStatusView`): the user throttle's read-only peek (the script's ``peek`` mode,
+which counts nothing) rides in the revocation round trip, and the view's ``apeek`` takes its reply.
 """
 
 from __future__ import annotations
@@ -37,13 +41,18 @@ from .limiter import (
 logger = logging.getLogger(__name__)
 
 REQUEST_ATTR = "_winkr_throttle_prefetch"
+PEEK_ATTR = "_winkr_throttle_peek_prefetch"
 
 
 class ThrottlePrefetch:
-    """One queued check: ``queue`` it on a pipeline, hand it the reply, let the throttle ``take`` it."""
+    """One queued check: ``queue`` it on a pipeline, hand it the reply, let the throttle ``take`` it.
 
-    def __init__(self, request: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str):
-        self.request, self.scope, self.configs, self.key = request, scope, configs, key
+    With ``peek``, a read that counts nothing (the status endpoint's): it holds no slot to give back.
+    """
+
+    def __init__(self, request: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str, *,
+                 peek: bool = False):
+        self.request, self.scope, self.configs, self.key, self.peek = request, scope, configs, key, peek
         self.alias = ratelimit_settings.REDIS_ALIAS  # where the counters live (sessions_app.jwt.pipelined checks it)
         self.token: str | None = None
         self.decision: RateLimitDecision | None = None
@@ -51,8 +60,8 @@ class ThrottlePrefetch:
 
     def queue(self, pipe: Any) -> int:
         """Add the check to ``pipe``; returns how many replies it will have (one)."""
-        self.token = queue_check(pipe, self.configs, self.key)
-        setattr(self.request, REQUEST_ATTR, self)
+        self.token = queue_check(pipe, self.configs, self.key, peek=self.peek)
+        setattr(self.request, PEEK_ATTR if self.peek else REQUEST_ATTR, self)
         return 1
 
     def receive(self, replies: list[Any]) -> None:
@@ -98,9 +107,10 @@ class ThrottlePrefetch:
                 logger.warning("Could not give back an unused %r throttle slot: %s", self.scope, exc)
 
 
-def take(request: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str) -> RateLimitDecision | None:
-    """For the throttles: the prefetched decision of exactly this check, or None (then ask Redis)."""
-    prefetch = getattr(getattr(request, "_request", request), REQUEST_ATTR, None)
+def take(request: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str, *, peek: bool = False
+         ) -> RateLimitDecision | None:
+    """For the throttles: the prefetched decision of exactly this check (or peek), or None (then ask Redis)."""
+    prefetch = getattr(getattr(request, "_request", request), PEEK_ATTR if peek else REQUEST_ATTR, None)
     return prefetch.take(scope, configs, key) if prefetch is not None else None
 
 
@@ -114,22 +124,43 @@ def _view_throttles(view_func: Any) -> list[Any] | None:
     return list(getattr(view_func, "initkwargs", {}).get("throttle_classes", cls.throttle_classes))
 
 
-def user_throttle(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
-    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the view's user throttle, for the token's user."""
+def _stock_user_throttle(throttle: Any) -> tuple[str, tuple[RateLimitConfig, ...]] | None:
+    """``(scope, configs)`` of an unmodified ``UserRateThrottle`` class, whose check is known in advance."""
     from .throttling import RedisRateThrottle, UserRateThrottle, configs_for_scope
 
-    throttles = _view_throttles(view_func)
-    if not throttles:
+    # Only the stock behaviour is known in advance: a subclass changing whom or what it counts is not.
+    if not (isinstance(throttle, type) and issubclass(throttle, UserRateThrottle)
+            and throttle.get_rate_key is UserRateThrottle.get_rate_key
+            and throttle.get_scope is RedisRateThrottle.get_scope
+            and throttle.allow_request is RedisRateThrottle.allow_request and throttle.scope):
         return None
-    for throttle in throttles:
-        # Only the stock behaviour is known in advance: a subclass changing whom or what it counts is not.
-        if (isinstance(throttle, type) and issubclass(throttle, UserRateThrottle)
-                and throttle.get_rate_key is UserRateThrottle.get_rate_key
-                and throttle.get_scope is RedisRateThrottle.get_scope
-                and throttle.allow_request is RedisRateThrottle.allow_request and throttle.scope):
-            try:
-                configs = configs_for_scope(throttle.scope, "user")
-            except ImproperlyConfigured:  # the throttle itself reports it, where it always has
-                return None
-            return ThrottlePrefetch(request, throttle.scope, configs, user_id) if configs else None
+    try:
+        configs = configs_for_scope(throttle.scope, "user")
+    except ImproperlyConfigured:  # the throttle itself reports it, where it always has
+        return None
+    return (throttle.scope, configs) if configs else None
+
+
+def user_throttle(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
+    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the view's user throttle, for the token's user."""
+    for throttle in _view_throttles(view_func) or ():
+        stock = _stock_user_throttle(throttle)
+        if stock is not None:
+            return ThrottlePrefetch(request, *stock, user_id)
+    return None
+
+
+def status_peek(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
+    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the status endpoint's peek at the default user throttle."""
+    from rest_framework.settings import api_settings
+
+    from .views import RateLimitStatusView
+
+    cls = getattr(view_func, "cls", None)
+    if cls is None or not issubclass(cls, RateLimitStatusView) or request.method not in ("GET", "HEAD"):
+        return None
+    for throttle in api_settings.DEFAULT_THROTTLE_CLASSES:
+        stock = _stock_user_throttle(throttle)
+        if stock is not None:
+            return ThrottlePrefetch(request, *stock, user_id, peek=True)
     return None

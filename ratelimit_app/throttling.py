@@ -181,7 +181,11 @@ class RedisRateThrottle(BaseThrottle):
         if target is None:
             return None
         scope, configs, key = target
-        return scope, (yield Twin(get_rate_limit_statuses, aget_rate_limit_statuses, (configs, key)))
+        # Already read when the JWT revocation round trip carried this exact peek (prefetch.status_peek).
+        decision = prefetch.take(request, scope, configs, key, peek=True)
+        if decision is None:
+            decision = yield Twin(get_rate_limit_statuses, aget_rate_limit_statuses, (configs, key))
+        return scope, decision
 
     def on_allowed(self, request: Any, view: Any, scope: str, configs: tuple[RateLimitConfig, ...], key: str,
                    decision: RateLimitDecision) -> None:

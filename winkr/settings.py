@@ -283,7 +283,8 @@ WINKR_JWT = {
     # Failed logins per IP + username (ratelimit_app); a successful login gives its slot back.
     "LOGIN_THROTTLE_CLASSES": ["ratelimit_app.throttling.LoginRateThrottle"],
     # The user throttle's check rides in the revocation round trip (same hash tag, one pipeline).
-    "PIPELINED_CHECKS": ["ratelimit_app.prefetch.user_throttle", "caching_app.prefetch.view_cache_entry"],
+    "PIPELINED_CHECKS": ["ratelimit_app.prefetch.user_throttle", "ratelimit_app.prefetch.status_peek",
+                         "caching_app.prefetch.view_cache_entry"],
 }
 
 # --- DRF -----------------------------------------------------------------------------------

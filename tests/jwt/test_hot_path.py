@@ -137,6 +137,46 @@ def test_cache_on_another_server_is_read_by_the_view(get, rates, user, mint, raw
     assert commands == {"mget": 2, "evalsha": 1}
 
 
+def counted_get(get, path, access, raw_redis):
+    """``(reads, commands, body)`` of one more GET of ``path`` after two that open the connections."""
+    for _ in range(2):
+        assert get(path, access)[0] == 200
+    gc.collect()  # as cached_get_counts: nothing closes inside the window
+    before = server_counts(raw_redis)
+    status, _, body = get(path, access)
+    after = server_counts(raw_redis)
+    assert status == 200
+    return (*deltas(before, after), body)
+
+
+def test_rate_limit_status_is_one_round_trip_and_counts_nothing(get, rates, user, mint, raw_redis):
+    """The status endpoint's peek rides in the revocation round trip (ratelimit_app.prefetch.status_peek)."""
+    _, access = mint(user)
+    assert get("/t/throttled/", access)[0] == 200  # one request counted: the status must show it
+    reads, commands, body = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
+    assert commands == {"mget": 1, "evalsha": 1} and reads == 1
+    user_limits = [limit for limit in body["limits"] if limit["scope"] == "user"]
+    assert [(limit["limit"], limit["remaining"]) for limit in user_limits] == [(5, 4), (100, 99)]
+    statuses = get_rate_limit_statuses(configs_for_scope("user", "user"), str(user.pk))
+    assert [r.remaining for r in statuses.results] == [4, 99]  # three status reads counted nothing
+
+
+def test_rate_limit_status_reads_the_same_without_the_peek_riding_along(get, rates, user, mint, raw_redis):
+    _, access = mint(user)
+    assert get("/t/throttled/", access)[0] == 200
+    _, _, ridden = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
+    with override_settings(WINKR_JWT={"PIPELINED_CHECKS": []}):
+        reads, commands, alone = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
+    if get.one_off_loops:  # the view's own read opens a connection in Django's one-off loop (see above)
+        for name in CONNECTION_HANDSHAKE:
+            commands.pop(name, None)
+    else:
+        assert reads == 2
+    assert commands == {"mget": 1, "evalsha": 1}
+    assert [(x["scope"], x["policy"], x["limit"], x["remaining"]) for x in alone["limits"]] == \
+        [(x["scope"], x["policy"], x["limit"], x["remaining"]) for x in ridden["limits"]]
+
+
 def test_read_ahead_entry_stays_coherent_with_invalidation(get, user, mint):
     """A profile edit invalidates the group: the next GET's read-ahead sees the new generation and misses."""
     _, access = mint(user)
