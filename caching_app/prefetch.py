@@ -32,11 +32,54 @@ REQUEST_ATTR = "_winkr_cache_prefetch"
 PrefetchHook = Callable[[str, dict[str, Any]], CacheEntry | None]
 
 
-class CachePrefetch:
+class ReadAhead:
+    """A read queued on the revocation pipeline whose reply waits on the request for the code that needs it.
+
+    A ``WINKR_JWT["PIPELINED_CHECKS"]`` companion (sessions_app.jwt.pipelined) that holds nothing: a subclass
+    sets ``alias`` (where its keys live), queues one command in :meth:`queue` and keeps its reply in
+    :meth:`keep`; the reply is found with :meth:`of` (``request_attr`` names where it waits). An error reply
+    keeps nothing: the reader then asks Redis itself, as without the read-ahead.
+    """
+
+    request_attr = "_winkr_read_ahead"
+    alias: str
+
+    def __init__(self, request: Any):
+        self.request = request
+
+    def queue(self, pipe: Any) -> int:
+        raise NotImplementedError
+
+    def keep(self, reply: Any) -> None:
+        raise NotImplementedError
+
+    def receive(self, replies: list[Any]) -> None:
+        reply = replies[0]
+        if isinstance(reply, BaseException):  # the reader asks for itself (and degrades as it always has)
+            return
+        self.keep(reply)
+        setattr(self.request, self.request_attr, self)
+
+    @classmethod
+    def of(cls, request: Any) -> Any:
+        """The read-ahead of this class waiting on ``request`` (a Django or DRF request), or None."""
+        return getattr(getattr(request, "_request", request), cls.request_attr, None)
+
+    def finish(self) -> None:
+        """Nothing to give back: a read holds nothing."""
+
+    async def afinish(self) -> None:
+        """Nothing to give back: a read holds nothing."""
+
+
+class CachePrefetch(ReadAhead):
     """One cache read queued on the revocation pipeline; its reply waits on the request for the view."""
 
+    request_attr = REQUEST_ATTR
+
     def __init__(self, request: Any, entry: CacheEntry):
-        self.request, self.entry = request, entry
+        super().__init__(request)
+        self.entry = entry
         self.alias = cache_service.alias  # where its keys live: sessions_app.jwt.pipelined checks it is the pipeline's
         self.reply: Prefetched | None = None
 
@@ -45,23 +88,13 @@ class CachePrefetch:
         pipe.execute_command("MGET", *keys)  # one slot: the entry and its generation share the group's tag
         return 1
 
-    def receive(self, replies: list[Any]) -> None:
-        reply = replies[0]
-        if isinstance(reply, BaseException):  # the view reads for itself (and degrades as it always has)
-            return
+    def keep(self, reply: Any) -> None:
         self.reply = (reply[0], reply[1] if len(reply) > 1 else None)
-        setattr(self.request, REQUEST_ATTR, self)
 
     def take(self, entry: CacheEntry) -> Prefetched | None:
         """The ``(value, generation)`` read ahead, once, if ``entry`` is the one that was read."""
         reply, self.reply = self.reply, None
         return reply if reply is not None and entry.key == self.entry.key else None
-
-    def finish(self) -> None:
-        """Nothing to give back: a read holds nothing."""
-
-    async def afinish(self) -> None:
-        """Nothing to give back: a read holds nothing."""
 
 
 def view_cache_entry(request: Any, view_func: Any, user_id: str) -> CachePrefetch | None:
@@ -76,5 +109,5 @@ def view_cache_entry(request: Any, view_func: Any, user_id: str) -> CachePrefetc
 
 def take(request: Any, entry: CacheEntry) -> Prefetched | None:
     """For views: the prefetched read of exactly ``entry``, or None (then the service reads it)."""
-    prefetch = getattr(getattr(request, "_request", request), REQUEST_ATTR, None)
+    prefetch = CachePrefetch.of(request)
     return prefetch.take(entry) if prefetch is not None else None

@@ -112,14 +112,17 @@ def get(session_id: str) -> Op:
     return DeviceSession.from_redis(session_id, values, expiry)
 
 
-def list_for_user(user_id: object) -> Op:
+def list_for_user(user_id: object, entries: list[tuple[bytes, float]] | None = None) -> Op:
+    """The user's live sessions; ``entries`` is their index (``ZRANGE ... WITHSCORES``) when already read
+    (sessions_app.prefetch), else it is read here."""
     uid = str(user_id)
     index = k.user_index_key(k.user_tag(uid))
     now = now_ms()
     # The whole index in one plain read, split here by expiry (its score): a user has few entries, and a
     # MULTI of read, trim and read again cost a transaction on every listing for a trim that is rarely
     # needed. The trim removes by score, so an entry still live when it runs is never taken.
-    entries = yield Call("zrange", (index, 0, -1), {"withscores": True})
+    if entries is None:
+        entries = yield Call("zrange", (index, 0, -1), {"withscores": True})
     expired = [text(member) for member, score in entries if score <= now]
     live = [(text(member), score) for member, score in entries if score > now]
     values = (yield Pipe([Call("hmget", (k.session_key(member), *RECORD_FIELDS)) for member, _ in live])) \

@@ -137,9 +137,10 @@ def list_sessions(user_id: object) -> list[DeviceSession]:
     return run(device_steps.list_for_user(user_id), _client())
 
 
-async def alist_sessions(user_id: object) -> list[DeviceSession]:
-    """Async twin of :func:`list_sessions`."""
-    return await arun(device_steps.list_for_user(user_id), _aclient())
+async def alist_sessions(user_id: object, *, index: list[tuple[bytes, float]] | None = None) -> list[DeviceSession]:
+    """Async twin of :func:`list_sessions`; ``index``: the user's index entries already read
+    (sessions_app.prefetch, in the JWT revocation round trip)."""
+    return await arun(device_steps.list_for_user(user_id, index), _aclient())
 
 
 def update_session_activity(session_id: str, *, force: bool = False) -> bool:

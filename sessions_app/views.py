@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from caching_app.async_views import AsyncAPIView
 
-from . import services, visibility
+from . import prefetch, services, visibility
 from .jwt.claims import SESSION_CLAIM
 from .serializers import DeviceSessionSerializer, MyPresenceSerializer, PresenceSerializer, PresenceSettingsSerializer
 
@@ -56,7 +56,7 @@ class SessionListView(AsyncAPIView, SessionStoreAPIView):
     @extend_schema(responses=DeviceSessionSerializer(many=True))
     async def get(self, request: Request) -> Response:  # on the event loop (caching_app.async_views)
         current = current_session_id(request)
-        records = await services.alist_sessions(request.user.pk)
+        records = await services.alist_sessions(request.user.pk, index=prefetch.take(request, request.user.pk))
         return Response([_session_json(record, current) for record in records])
 
 

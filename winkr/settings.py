@@ -282,9 +282,10 @@ WINKR_JWT = {
     "USER_CACHE_TTL": int(env_duration("JWT_USER_CACHE_TTL", 60)),
     # Failed logins per IP + username (ratelimit_app); a successful login gives its slot back.
     "LOGIN_THROTTLE_CLASSES": ["ratelimit_app.throttling.LoginRateThrottle"],
-    # The user throttle's check rides in the revocation round trip (same hash tag, one pipeline).
+    # Reads and checks riding in the revocation round trip (the user's hash tag, one pipeline): the user
+    # throttle, the status endpoint's peek, a view's cache entry, the device list's index.
     "PIPELINED_CHECKS": ["ratelimit_app.prefetch.user_throttle", "ratelimit_app.prefetch.status_peek",
-                         "caching_app.prefetch.view_cache_entry"],
+                         "caching_app.prefetch.view_cache_entry", "sessions_app.prefetch.session_list"],
 }
 
 # --- DRF -----------------------------------------------------------------------------------

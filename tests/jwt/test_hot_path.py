@@ -138,7 +138,11 @@ def test_cache_on_another_server_is_read_by_the_view(get, rates, user, mint, raw
 
 
 def counted_get(get, path, access, raw_redis):
-    """``(reads, commands, body)`` of one more GET of ``path`` after two that open the connections."""
+    """``(reads, commands, body)`` of one more GET of ``path`` after two that open the connections.
+
+    Under Django's sync handler, the view's own reads open a connection in a one-off loop (see
+    test_cache_on_another_server_is_read_by_the_view): the handshake is left out, and ``reads`` is None.
+    """
     for _ in range(2):
         assert get(path, access)[0] == 200
     gc.collect()  # as cached_get_counts: nothing closes inside the window
@@ -146,7 +150,12 @@ def counted_get(get, path, access, raw_redis):
     status, _, body = get(path, access)
     after = server_counts(raw_redis)
     assert status == 200
-    return (*deltas(before, after), body)
+    reads, commands = deltas(before, after)
+    if get.one_off_loops:
+        reads = None
+        for name in CONNECTION_HANDSHAKE:
+            commands.pop(name, None)
+    return reads, commands, body
 
 
 def test_rate_limit_status_is_one_round_trip_and_counts_nothing(get, rates, user, mint, raw_redis):
@@ -154,7 +163,7 @@ def test_rate_limit_status_is_one_round_trip_and_counts_nothing(get, rates, user
     _, access = mint(user)
     assert get("/t/throttled/", access)[0] == 200  # one request counted: the status must show it
     reads, commands, body = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
-    assert commands == {"mget": 1, "evalsha": 1} and reads == 1
+    assert commands == {"mget": 1, "evalsha": 1} and reads == (None if get.one_off_loops else 1)
     user_limits = [limit for limit in body["limits"] if limit["scope"] == "user"]
     assert [(limit["limit"], limit["remaining"]) for limit in user_limits] == [(5, 4), (100, 99)]
     statuses = get_rate_limit_statuses(configs_for_scope("user", "user"), str(user.pk))
@@ -167,14 +176,30 @@ def test_rate_limit_status_reads_the_same_without_the_peek_riding_along(get, rat
     _, _, ridden = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
     with override_settings(WINKR_JWT={"PIPELINED_CHECKS": []}):
         reads, commands, alone = counted_get(get, "/api/ratelimit/status/", access, raw_redis)
-    if get.one_off_loops:  # the view's own read opens a connection in Django's one-off loop (see above)
-        for name in CONNECTION_HANDSHAKE:
-            commands.pop(name, None)
-    else:
-        assert reads == 2
-    assert commands == {"mget": 1, "evalsha": 1}
+    assert commands == {"mget": 1, "evalsha": 1} and reads == (None if get.one_off_loops else 2)
     assert [(x["scope"], x["policy"], x["limit"], x["remaining"]) for x in alone["limits"]] == \
         [(x["scope"], x["policy"], x["limit"], x["remaining"]) for x in ridden["limits"]]
+
+
+def test_the_device_list_reads_its_index_in_the_revocation_round_trip(get, rates, user, mint, raw_redis):
+    """sessions_app.prefetch.session_list: the index rides along, the hashes are the one more round trip; an
+    expired entry is still trimmed, and the list is the one the service gives without the read-ahead."""
+    from sessions_app import keys, services
+
+    current = services.create_session(user.pk, kind="jwt", user_agent="Mozilla/5.0 (X11; Linux x86_64)")
+    other = services.create_session(user.pk, kind="jwt")
+    expired = services.create_session(user.pk, kind="jwt", ttl=1)
+    _, access = mint(user, sid=current.id)
+    deadline = time.monotonic() + 10
+    while raw_redis.exists(keys.session_key(expired.id)) and time.monotonic() < deadline:  # its hash expired
+        time.sleep(0.05)
+    reads, commands, body = counted_get(get, "/api/sessions/", access, raw_redis)
+    assert [(s["id"], s["current"]) for s in body] == [(record.id, record.id == current.id)
+                                                        for record in services.list_sessions(user.pk)]
+    assert {s["id"] for s in body} == {current.id, other.id}
+    assert raw_redis.zscore(keys.user_index_key(keys.user_tag(str(user.pk))), expired.id) is None
+    assert commands == {"mget": 1, "evalsha": 1, "zrange": 1, "hmget": 2}
+    assert reads == (None if get.one_off_loops else 2)  # revocation + throttle + index, then both hashes
 
 
 def test_read_ahead_entry_stays_coherent_with_invalidation(get, user, mint):
