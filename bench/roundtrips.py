@@ -19,30 +19,59 @@ __all__ = ["RoundTrips", "ServerCounts"]
 class RoundTrips:
     """``with RoundTrips() as trips: ...`` -> ``trips.by_node`` ({"host:port": requests written}).
 
-    Wraps ``AbstractConnection.send_packed_command`` (the real call still runs) for the block only; a
-    health-check PING redis-py sends on its own is counted too, as it is one more round trip.
+    Wraps ``send_packed_command`` (the real call still runs) for the block only, on redis.asyncio's
+    ``AbstractConnection`` and on every connection class that defines its own (winkr's write under
+    ``asyncio.timeout``, caching_app.foundation.clients); a call made from inside another is counted once.
+    A health-check PING redis-py sends on its own is counted too, as it is one more round trip.
     """
 
     def __init__(self) -> None:
         self.by_node: Counter[str] = Counter()
+        self.originals: list[tuple[type, Any]] = []
 
     def __enter__(self) -> RoundTrips:
-        self.original = AbstractConnection.send_packed_command
-        original, counts = self.original, self.by_node
+        from caching_app.foundation import clients  # noqa: F401 - its connection classes are subclasses below
 
-        async def counting(connection: Any, command: Any, check_health: bool = True) -> None:
-            counts[f"{getattr(connection, 'host', '?')}:{getattr(connection, 'port', '?')}"] += 1
-            await original(connection, command, check_health)
+        counts, sending = self.by_node, set[int]()
+        for cls in _classes_defining_send(AbstractConnection):
+            original = cls.__dict__["send_packed_command"]
 
-        setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010 - a method of the class, for the block
+            async def counting(connection: Any, command: Any, check_health: bool = True, *,
+                               _original: Any = original) -> None:
+                if id(connection) in sending:  # a class's method calling its base's: one write
+                    return await _original(connection, command, check_health)
+                counts[f"{getattr(connection, 'host', '?')}:{getattr(connection, 'port', '?')}"] += 1
+                sending.add(id(connection))
+                try:
+                    return await _original(connection, command, check_health)
+                finally:
+                    sending.discard(id(connection))
+
+            self.originals.append((cls, original))
+            setattr(cls, "send_packed_command", counting)  # noqa: B010 - a method of the class, for the block
         return self
 
     def __exit__(self, *exc: object) -> None:
-        setattr(AbstractConnection, "send_packed_command", self.original)  # noqa: B010
+        for cls, original in self.originals:
+            setattr(cls, "send_packed_command", original)  # noqa: B010
+        self.originals = []
 
     @property
     def total(self) -> int:
         return sum(self.by_node.values())
+
+
+def _classes_defining_send(root: type) -> list[type]:
+    """``root`` and its subclasses (mixins among their bases included) that define ``send_packed_command``."""
+    found: list[type] = []
+    pending = [root]
+    while pending:
+        cls = pending.pop()
+        for candidate in (cls, *cls.__mro__):
+            if "send_packed_command" in candidate.__dict__ and candidate not in found:
+                found.append(candidate)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 class ServerCounts:
