@@ -112,17 +112,24 @@ def get(session_id: str) -> Op:
     return DeviceSession.from_redis(session_id, values, expiry)
 
 
+def index_read(user_id: object) -> Call:
+    """The read a listing starts from: the user's whole device index with its expiries (also sent ahead in
+    the JWT revocation round trip, sessions_app.prefetch)."""
+    return Call("zrange", (k.user_index_key(k.user_tag(str(user_id))), 0, -1), {"withscores": True})
+
+
 def list_for_user(user_id: object, entries: list[tuple[bytes, float]] | None = None) -> Op:
-    """The user's live sessions; ``entries`` is their index (``ZRANGE ... WITHSCORES``) when already read
+    """The user's live sessions; ``entries`` is the reply of :func:`index_read` when already read
     (sessions_app.prefetch), else it is read here."""
     uid = str(user_id)
-    index = k.user_index_key(k.user_tag(uid))
+    read = index_read(uid)
+    index = read.args[0]
     now = now_ms()
     # The whole index in one plain read, split here by expiry (its score): a user has few entries, and a
     # MULTI of read, trim and read again cost a transaction on every listing for a trim that is rarely
     # needed. The trim removes by score, so an entry still live when it runs is never taken.
     if entries is None:
-        entries = yield Call("zrange", (index, 0, -1), {"withscores": True})
+        entries = yield read
     expired = [text(member) for member, score in entries if score <= now]
     live = [(text(member), score) for member, score in entries if score > now]
     values = (yield Pipe([Call("hmget", (k.session_key(member), *RECORD_FIELDS)) for member, _ in live])) \

@@ -14,8 +14,8 @@ from typing import Any
 
 from caching_app.prefetch import ReadAhead
 
-from . import keys
 from .conf import sessions_settings
+from .device_steps import index_read
 
 
 class SessionIndexPrefetch(ReadAhead):
@@ -30,7 +30,8 @@ class SessionIndexPrefetch(ReadAhead):
         self.entries: list[tuple[bytes, float]] | None = None
 
     def queue(self, pipe: Any) -> int:
-        pipe.zrange(keys.user_index_key(keys.user_tag(self.user_id)), 0, -1, withscores=True)
+        read = index_read(self.user_id)
+        getattr(pipe, read.method)(*read.args, **read.kwargs)
         return 1
 
     def keep(self, reply: Any) -> None:

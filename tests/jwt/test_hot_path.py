@@ -193,6 +193,7 @@ def test_the_device_list_reads_its_index_in_the_revocation_round_trip(get, rates
     deadline = time.monotonic() + 10
     while raw_redis.exists(keys.session_key(expired.id)) and time.monotonic() < deadline:  # its hash expired
         time.sleep(0.05)
+    assert not raw_redis.exists(keys.session_key(expired.id))
     reads, commands, body = counted_get(get, "/api/sessions/", access, raw_redis)
     assert [(s["id"], s["current"]) for s in body] == [(record.id, record.id == current.id)
                                                         for record in services.list_sessions(user.pk)]
