@@ -23,9 +23,11 @@ which counts nothing) rides in the revocation round trip, and the view's ``apeek
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from redis.exceptions import RedisError
 
 from .conf import ratelimit_settings
@@ -141,13 +143,21 @@ def _stock_user_throttle(throttle: Any) -> tuple[str, tuple[RateLimitConfig, ...
     return (throttle.scope, configs) if configs else None
 
 
-def user_throttle(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
-    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the view's user throttle, for the token's user."""
+@lru_cache(maxsize=1024)
+def _view_user_throttle(view_func: Any) -> tuple[str, tuple[RateLimitConfig, ...]] | None:
+    """``(scope, configs)`` of the view's stock user throttle: worked out once per view (and per settings,
+    see below), not on every authenticated request's plan."""
     for throttle in _view_throttles(view_func) or ():
         stock = _stock_user_throttle(throttle)
         if stock is not None:
-            return ThrottlePrefetch(request, *stock, user_id)
+            return stock
     return None
+
+
+def user_throttle(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
+    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the view's user throttle, for the token's user."""
+    stock = _view_user_throttle(view_func)
+    return ThrottlePrefetch(request, *stock, user_id) if stock is not None else None
 
 
 def status_peek(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
@@ -164,3 +174,11 @@ def status_peek(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch 
         if stock is not None:
             return ThrottlePrefetch(request, *stock, user_id, peek=True)
     return None
+
+
+def _on_setting_changed(**kwargs: Any) -> None:
+    # Rates, algorithms and DRF's throttle settings all feed the memo: any change empties it.
+    _view_user_throttle.cache_clear()
+
+
+setting_changed.connect(_on_setting_changed, weak=False)

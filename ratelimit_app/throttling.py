@@ -25,6 +25,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -74,7 +75,10 @@ def rates_for_scope(scope: str) -> tuple[Rate, ...] | None:
         raise ImproperlyConfigured(msg) from exc
 
 
+@lru_cache(maxsize=256)
 def configs_for_scope(scope: str, key_type: str) -> tuple[RateLimitConfig, ...] | None:
+    """The limits of ``scope``: looked up once per scope and settings (emptied on ``setting_changed``),
+    as every throttled request asks for them (an unknown scope raises each time, uncached)."""
     rates = rates_for_scope(scope)
     if rates is None:
         return None
@@ -87,6 +91,13 @@ def _configs(scope: str, key_type: str, rates: tuple[Rate, ...], algorithm: str)
     # Built once per configuration, not per request: settings changes give new arguments.
     return tuple(RateLimitConfig(rate.requests, rate.window, endpoint=scope, key_type=key_type, algorithm=algorithm)
                  for rate in rates)
+
+
+def _on_setting_changed(**kwargs: Any) -> None:
+    configs_for_scope.cache_clear()  # rates and algorithms come from WINKR_RATELIMIT and REST_FRAMEWORK
+
+
+setting_changed.connect(_on_setting_changed, weak=False)
 
 
 def fails_open(scope: str) -> bool:

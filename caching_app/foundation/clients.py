@@ -7,6 +7,7 @@ all receive real redis-py clients with the full command API.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterable
 from time import perf_counter
 from typing import Any
@@ -106,14 +107,11 @@ class _PlainAsyncPipeline(AsyncPipeline):
         connection = await pool.get_connection()
 
         async def send_and_read() -> list[Any]:
-            await connection.send_packed_command(connection.pack_commands([args for args, _ in stack]))
-            replies: list[Any] = []
-            for args, options in stack:
-                try:
-                    replies.append(await self.parse_response(connection, args[0], **options))
-                except ResponseError as exc:
-                    replies.append(exc)
-            return replies
+            packed = connection.pack_commands([args for args, _ in stack])
+            if isinstance(connection, _SendWithoutTask):  # winkr's connections: one deadline for the batch
+                return await connection.send_batch(packed, lambda: self._read_replies(connection, stack))
+            await connection.send_packed_command(packed)
+            return await self._read_replies(connection, stack)
 
         async def disconnect(error: Exception) -> None:
             await connection.disconnect(error=error)
@@ -125,6 +123,16 @@ class _PlainAsyncPipeline(AsyncPipeline):
             await pool.release(connection)
         if raise_on_error:
             self.raise_first_error(stack, replies)
+        return replies
+
+    async def _read_replies(self, connection: Any, stack: list[Any]) -> list[Any]:
+        """Every reply of the batch, each through redis-py's parsing and callbacks; error replies in place."""
+        replies: list[Any] = []
+        for args, options in stack:
+            try:
+                replies.append(await self.parse_response(connection, args[0], **options))
+            except ResponseError as exc:
+                replies.append(exc)
         return replies
 
 
@@ -236,41 +244,100 @@ class _HiredisPacking:
 
 
 class _SendWithoutTask:
-    """A command written under ``asyncio.timeout`` rather than ``asyncio.wait_for``.
+    """A command written under ``asyncio.timeout`` rather than ``asyncio.wait_for``, and a pipeline batch
+    under one deadline.
 
     redis.asyncio's ``send_packed_command`` (redis-py 8.1) writes through ``asyncio.wait_for``, which on
     Python 3.11 runs the write in a new Task: one more event-loop pass and a task per command, for a write
     that almost never waits (``drain`` returns at once below the transport's high-water mark). The same
     steps, the same timeout (``socket_timeout``) and the same errors, without the task. Written here
     because redis-py has no option for it; Python 3.12's ``wait_for`` is itself built on ``timeout``.
+
+    :meth:`send_batch` (the plain pipeline's round trip) writes and reads every reply inside one
+    ``asyncio.timeout``, where redis-py enters a new one per write and per reply: four for the
+    three-command batch of an authenticated GET. Each read moves that one deadline to ``socket_timeout``
+    from its start (:meth:`read_response`), so every read still has redis-py's own deadline; the errors
+    are redis-py's (``TimeoutError`` naming the write or the read, ``ConnectionError``, and a disconnect
+    on anything else).
     """
 
+    _batch_deadline: asyncio.Timeout | None = None
+
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
+        await self._ready_to_write(check_health)
+        try:
+            async with asyncio.timeout(self._deadline()):
+                await self._write(command)
+        except TimeoutError:  # asyncio.TimeoutError is the builtin since 3.11
+            await self._disconnect_now()
+            raise RedisTimeoutError(WRITE_TIMEOUT) from None
+
+    async def send_batch(self, command: Iterable[bytes], read: Any) -> Any:
+        """Write ``command`` and return ``await read()``, both within one ``socket_timeout``."""
+        connection: Any = self
+        await self._ready_to_write(True)
+        written = False
+        try:
+            async with asyncio.timeout(self._deadline()) as deadline:
+                await self._write(command)
+                written = True
+                self._batch_deadline = deadline
+                try:
+                    return await read()
+                finally:
+                    self._batch_deadline = None
+        except TimeoutError:
+            await self._disconnect_now()
+            raise RedisTimeoutError(f"Timeout reading from {connection._host_error()}" if written
+                                    else WRITE_TIMEOUT) from None
+
+    async def read_response(self, disable_decoding: bool = False, timeout: float | None = None, **kwargs: Any  # noqa: ASYNC109 - redis-py's signature
+                            ) -> Any:
+        deadline = self._batch_deadline
+        if timeout is None and deadline is not None:
+            seconds = self._deadline()
+            if seconds is not None:  # this read's own deadline, as redis-py gives each read
+                deadline.reschedule(asyncio.get_running_loop().time() + seconds)
+            timeout = math.inf  # redis-py's "no timeout of its own": the batch's covers this read
+        return await super().read_response(disable_decoding, timeout, **kwargs)  # type: ignore[misc]
+
+    def _deadline(self) -> float | None:
+        return self.socket_timeout or None  # type: ignore[attr-defined]  # redis.asyncio's AbstractConnection
+
+    async def _ready_to_write(self, check_health: bool) -> None:
         connection: Any = self  # redis.asyncio's AbstractConnection, after us in the MRO
         if not connection.is_connected:
             await connection.connect_check_health(check_health=False)
         if check_health:
             await connection.check_health()
+
+    async def _disconnect_now(self) -> None:
+        await self.disconnect(nowait=True)  # type: ignore[attr-defined]
+
+    async def _write(self, command: bytes | str | Iterable[bytes]) -> None:
+        """Write without a deadline of its own; a failed write leaves the connection closed, as in redis-py."""
+        connection: Any = self
         if isinstance(command, str):
             command = command.encode()
         if isinstance(command, bytes):
             command = [command]
         try:
-            async with asyncio.timeout(connection.socket_timeout or None):
-                connection._writer.writelines(command)
-                await connection._writer.drain()
-        except TimeoutError:  # asyncio.TimeoutError is the builtin since 3.11
-            await connection.disconnect(nowait=True)
-            msg = "Timeout writing to socket"
-            raise RedisTimeoutError(msg) from None
+            connection._writer.writelines(command)
+            await connection._writer.drain()
+        except TimeoutError:
+            await self._disconnect_now()
+            raise RedisTimeoutError(WRITE_TIMEOUT) from None
         except OSError as exc:
-            await connection.disconnect(nowait=True)
+            await self._disconnect_now()
             number, message = exc.args[:2] if len(exc.args) >= 2 else ("UNKNOWN", exc.args[0] if exc.args else exc)
             msg = f"Error {number} while writing to socket. {message}."
             raise RedisConnectionError(msg) from exc
         except BaseException:  # as redis-py: a half-sent command leaves the connection unusable
-            await connection.disconnect(nowait=True)
+            await self._disconnect_now()
             raise
+
+
+WRITE_TIMEOUT = "Timeout writing to socket"
 
 
 class AsyncConnection(_SendWithoutTask, _HiredisPacking, redis.asyncio.Connection):

@@ -170,6 +170,7 @@ class RedisConnections:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._configs: dict[str, RedisAliasConfig] | None = None
+        self._same_server: dict[tuple[str, str], bool] = {}
         self._sync: dict[str, Any] = {}
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
@@ -233,10 +234,17 @@ class RedisConnections:
                 pass
 
     def same_server(self, alias: str, other: str) -> bool:
-        """True when both aliases reach the same Redis (and database): one pipeline can serve both."""
-        a, b = self.config(alias), self.config(other)
-        return (a.mode, a.url, a.db, a.cluster_nodes, a.sentinels, a.sentinel_service) == (
-            b.mode, b.url, b.db, b.cluster_nodes, b.sentinels, b.sentinel_service)
+        """True when both aliases reach the same Redis (and database): one pipeline can serve both.
+
+        Asked for every companion of every authenticated request: answered once per pair and configuration.
+        """
+        known = self._same_server.get((alias, other))
+        if known is None:
+            a, b = self.config(alias), self.config(other)
+            known = self._same_server[alias, other] = (
+                a.mode, a.url, a.db, a.cluster_nodes, a.sentinels, a.sentinel_service) == (
+                b.mode, b.url, b.db, b.cluster_nodes, b.sentinels, b.sentinel_service)
+        return known
 
     def built_clients(self) -> dict[str, Any]:
         """The sync clients built so far in this process, by alias (for pool statistics)."""
@@ -248,6 +256,7 @@ class RedisConnections:
             old = list(self._sync.values())
             self._sync = {}
             self._configs = None
+            self._same_server = {}
             self._async = weakref.WeakKeyDictionary()
         for client in old:
             try:

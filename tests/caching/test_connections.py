@@ -326,6 +326,79 @@ async def test_a_write_to_a_server_that_stopped_reading_ends_as_with_redis_pys_c
         assert ours == ("redis.exceptions.TimeoutError: Timeout writing to socket", False)
 
 
+def _client_with_timeout(url: str, ours: bool, seconds: float):
+    """A client on ``url`` whose every socket operation has ``seconds``, with no retries: ours or redis-py's."""
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    from caching_app.foundation.clients import AsyncBlockingConnectionPool, AsyncConnection, InstrumentedAsyncRedis
+
+    if not ours:
+        return redis.asyncio.Redis.from_url(url, socket_timeout=seconds, retry=Retry(NoBackoff(), 0))
+    pool = AsyncBlockingConnectionPool.from_url(url, connection_class=AsyncConnection, socket_timeout=seconds,
+                                                retry=Retry(NoBackoff(), 0))
+    return InstrumentedAsyncRedis(connection_pool=pool)
+
+
+async def _slow_batch(url: str, ours: bool) -> tuple[str, float]:
+    """Three blocking pops answered 0.25 s apart, under a 0.4 s socket timeout: what the batch gave, how long."""
+    client = _client_with_timeout(url, ours, 0.4)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for index in range(3):
+            pipe.blpop([f"batch:empty:{index}"], timeout=0.25)
+        started = asyncio.get_running_loop().time()
+        replies = await pipe.execute()
+        return repr(replies), asyncio.get_running_loop().time() - started
+    finally:
+        await client.aclose(close_connection_pool=True)
+
+
+async def test_a_batch_gives_each_reply_its_own_socket_timeout_as_redis_py_does(redis_server):
+    """clients._SendWithoutTask.send_batch: one deadline for the batch, moved at every read, so a batch whose
+    replies each come within socket_timeout succeeds however long it takes in all (0.75 s here, 0.4 s each)."""
+    ours = await _slow_batch(redis_server.url, ours=True)
+    theirs = await _slow_batch(redis_server.url, ours=False)
+    assert ours[0] == theirs[0] == "[None, None, None]"
+    assert ours[1] > 0.7 and theirs[1] > 0.7  # longer than one socket_timeout, as every reply waited 0.25 s
+
+
+async def _batch_to_a_stopped_server(server, ours: bool) -> tuple[str, bool, int]:
+    """(the error of a batch the server never answers, whether the connection stayed open, connections in use)."""
+    import signal
+
+    client = _client_with_timeout(server.url, ours, 0.3)
+    try:
+        assert await client.ping()
+        connection = client.connection_pool._available_connections[0]
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.set("batch:stopped", 1)
+            pipe.get("batch:stopped")
+            await pipe.execute()
+            outcome = "answered"
+        except Exception as exc:  # noqa: BLE001 - the outcome is compared, whatever it is
+            outcome = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        in_use = len(client.connection_pool._in_use_connections)
+        still_open = connection.is_connected
+        assert await client.ping()  # the same client goes on, on a new connection
+        return outcome, still_open, in_use
+    finally:
+        await client.aclose(close_connection_pool=True)
+
+
+async def test_a_batch_the_server_never_answers_ends_as_with_redis_pys_pipeline(spawn_redis):
+    """The same TimeoutError (naming the server), a closed connection and none left checked out, as redis-py."""
+    server = spawn_redis()
+    ours = await _batch_to_a_stopped_server(server, ours=True)
+    theirs = await _batch_to_a_stopped_server(server, ours=False)
+    assert ours == theirs == (f"redis.exceptions.TimeoutError: Timeout reading from 127.0.0.1:{server.port}", False, 0)
+
+
 async def test_the_bounded_async_pool_keeps_its_bound_its_timeout_and_its_waiters_order(redis_server):
     """clients.AsyncBlockingConnectionPool: a free connection is taken directly; with none free, callers
     wait in turn and time out as in redis-py's pool."""

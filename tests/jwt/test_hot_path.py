@@ -113,6 +113,17 @@ def test_cached_profile_get_is_one_round_trip(get, rates, user, mint, raw_redis)
     assert response["RateLimit-Policy"].startswith('"user-60s";q=5;w=60')
 
 
+def test_new_rates_reach_the_pipelined_throttle_check_at_once(get, rates, user, mint, raw_redis):
+    """The view's throttle plan is worked out once per settings (ratelimit_app.prefetch): new rates empty it,
+    and the next request is checked against them, still in the one round trip."""
+    _, access = mint(user)
+    assert cached_get_counts(get, "/api/profiles/me/", access, raw_redis)[2]["X-RateLimit-Limit"] == "5"
+    with override_settings(WINKR_RATELIMIT={"RATES": {**RATES, "user": ["7/min", "100/h"]}}):
+        reads, commands, response, _ = cached_get_counts(get, "/api/profiles/me/", access, raw_redis)
+    assert response["RateLimit-Policy"].startswith('"user-60s";q=7;w=60') and response["X-RateLimit-Limit"] == "7"
+    assert commands == {"mget": 2, "evalsha": 1} and reads == 1
+
+
 def test_another_users_cached_profile_is_read_ahead_from_the_url(get, rates, user, other_user, mint, raw_redis):
     _, access = mint(user)
     reads, commands, _, body = cached_get_counts(get, f"/api/profiles/{other_user.pk}/", access, raw_redis)
