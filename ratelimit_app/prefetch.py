@@ -160,25 +160,36 @@ def user_throttle(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetc
     return ThrottlePrefetch(request, *stock, user_id) if stock is not None else None
 
 
-def status_peek(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
-    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the status endpoint's peek at the default user throttle."""
+@lru_cache(maxsize=1024)
+def _status_view_throttle(view_func: Any) -> tuple[str, tuple[RateLimitConfig, ...]] | None:
+    """``(scope, configs)`` of the default user throttle when ``view_func`` is the status endpoint (once per view
+    and settings, as :func:`_view_user_throttle`)."""
     from rest_framework.settings import api_settings
 
     from .views import RateLimitStatusView
 
     cls = getattr(view_func, "cls", None)
-    if cls is None or not issubclass(cls, RateLimitStatusView) or request.method not in ("GET", "HEAD"):
+    if cls is None or not issubclass(cls, RateLimitStatusView):
         return None
     for throttle in api_settings.DEFAULT_THROTTLE_CLASSES:
         stock = _stock_user_throttle(throttle)
         if stock is not None:
-            return ThrottlePrefetch(request, *stock, user_id, peek=True)
+            return stock
     return None
+
+
+def status_peek(request: Any, view_func: Any, user_id: str) -> ThrottlePrefetch | None:
+    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the status endpoint's peek at the default user throttle."""
+    stock = _status_view_throttle(view_func)
+    if stock is None or request.method not in ("GET", "HEAD"):
+        return None
+    return ThrottlePrefetch(request, *stock, user_id, peek=True)
 
 
 def _on_setting_changed(**kwargs: Any) -> None:
     # Rates, algorithms and DRF's throttle settings all feed the memo: any change empties it.
     _view_user_throttle.cache_clear()
+    _status_view_throttle.cache_clear()
 
 
 setting_changed.connect(_on_setting_changed, weak=False)

@@ -160,6 +160,16 @@ class AsyncBlockingConnectionPool(redis.asyncio.BlockingConnectionPool):
             raise
         return connection
 
+    async def ensure_connection(self, connection: Any) -> None:
+        """redis-py's check, without its connect step for a connection that is connected and has nothing
+        unread (where that step returns at once, through the retry policy: a few µs per checkout)."""
+        try:
+            if connection.is_connected and not await connection.can_read():
+                return
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            pass  # redis-py's own steps below reconnect it
+        await super().ensure_connection(connection)
+
 
 def _is_himport(args: tuple[Any, ...]) -> bool:
     name = args[0] if args else b""
@@ -256,7 +266,8 @@ class _SendWithoutTask:
     :meth:`send_batch` (the plain pipeline's round trip) writes and reads every reply inside one
     ``asyncio.timeout``, where redis-py enters a new one per write and per reply: four for the
     three-command batch of an authenticated GET. Each read moves that one deadline to ``socket_timeout``
-    from its start (:meth:`read_response`), so every read still has redis-py's own deadline; the errors
+    from its start (:meth:`read_response`) unless it was set less than :data:`DEADLINE_SLACK` ago, so
+    every read has redis-py's own deadline, give or take a millisecond, and a small batch arms one; the errors
     are redis-py's (``TimeoutError`` naming the write or the read, ``ConnectionError``, and a disconnect
     on anything else).
     """
@@ -297,7 +308,12 @@ class _SendWithoutTask:
         if timeout is None and deadline is not None:
             seconds = self._deadline()
             if seconds is not None:  # this read's own deadline, as redis-py gives each read
-                deadline.reschedule(asyncio.get_running_loop().time() + seconds)
+                moved_to = asyncio.get_running_loop().time() + seconds
+                when = deadline.when()
+                # Moved only when it is older than the slack: the replies of a small batch all come within
+                # it, so their reads share the write's timer instead of re-arming one each.
+                if when is None or moved_to - when > DEADLINE_SLACK:
+                    deadline.reschedule(moved_to)
             timeout = math.inf  # redis-py's "no timeout of its own": the batch's covers this read
         return await super().read_response(disable_decoding, timeout, **kwargs)  # type: ignore[misc]
 
@@ -338,6 +354,9 @@ class _SendWithoutTask:
 
 
 WRITE_TIMEOUT = "Timeout writing to socket"
+#: How much of ``socket_timeout`` a read inside a batch may find already used (seconds): at most this much
+#: shorter than redis-py's own per-read deadline.
+DEADLINE_SLACK = 0.001
 
 
 class AsyncConnection(_SendWithoutTask, _HiredisPacking, redis.asyncio.Connection):

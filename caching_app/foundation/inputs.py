@@ -31,10 +31,13 @@ MAX_MEMO_TEXT = 512
 _MAX_DEPTH = 64
 
 
+_TEXT = (str, bytes)  # a tuple, not ``str | bytes``: that union is built anew at every call
+
+
 def _all_short(values: tuple | Any, limit: int) -> bool:
     # A plain loop: this runs for every memoised key on the request path (generators cost more than the check).
     for value in values:
-        if isinstance(value, str | bytes):
+        if isinstance(value, _TEXT):
             if len(value) > limit:
                 return False
         elif isinstance(value, tuple) and not _all_short(value, limit):
