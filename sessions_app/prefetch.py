@@ -10,6 +10,7 @@ listing (expired entries are still trimmed by score, and every hash is still rea
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from caching_app.prefetch import ReadAhead
@@ -43,12 +44,18 @@ class SessionIndexPrefetch(ReadAhead):
         return entries if entries is not None and str(user_id) == self.user_id else None
 
 
-def session_list(request: Any, view_func: Any, user_id: str) -> SessionIndexPrefetch | None:
-    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the device list's index read, for the token's user."""
+@lru_cache(maxsize=1024)
+def _lists_sessions(view_func: Any) -> bool:
+    """Whether ``view_func`` is the device list (asked by every authenticated request's plan: answered once)."""
     from .views import SessionListView
 
     cls = getattr(view_func, "cls", None)
-    if cls is None or not issubclass(cls, SessionListView) or request.method not in ("GET", "HEAD"):
+    return cls is not None and issubclass(cls, SessionListView)
+
+
+def session_list(request: Any, view_func: Any, user_id: str) -> SessionIndexPrefetch | None:
+    """A ``WINKR_JWT["PIPELINED_CHECKS"]`` entry: the device list's index read, for the token's user."""
+    if request.method not in ("GET", "HEAD") or not _lists_sessions(view_func):
         return None
     return SessionIndexPrefetch(request, user_id)
 

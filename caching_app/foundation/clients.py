@@ -266,8 +266,8 @@ class _SendWithoutTask:
     :meth:`send_batch` (the plain pipeline's round trip) writes and reads every reply inside one
     ``asyncio.timeout``, where redis-py enters a new one per write and per reply: four for the
     three-command batch of an authenticated GET. Each read moves that one deadline to ``socket_timeout``
-    from its start (:meth:`read_response`) unless it was set less than :data:`DEADLINE_SLACK` ago, so
-    every read has redis-py's own deadline, give or take a millisecond, and a small batch arms one; the errors
+    from its start (:meth:`read_response`) unless less than :data:`DEADLINE_SLACK` of it has passed, so
+    every read has redis-py's own deadline within 1 %, and a small batch arms one timer; the errors
     are redis-py's (``TimeoutError`` naming the write or the read, ``ConnectionError``, and a disconnect
     on anything else).
     """
@@ -310,9 +310,9 @@ class _SendWithoutTask:
             if seconds is not None:  # this read's own deadline, as redis-py gives each read
                 moved_to = asyncio.get_running_loop().time() + seconds
                 when = deadline.when()
-                # Moved only when it is older than the slack: the replies of a small batch all come within
-                # it, so their reads share the write's timer instead of re-arming one each.
-                if when is None or moved_to - when > DEADLINE_SLACK:
+                # Moved only when it is older than the slack: the replies of a small batch come together, so
+                # their reads share the write's timer instead of re-arming one each.
+                if when is None or moved_to - when > seconds * DEADLINE_SLACK:
                     deadline.reschedule(moved_to)
             timeout = math.inf  # redis-py's "no timeout of its own": the batch's covers this read
         return await super().read_response(disable_decoding, timeout, **kwargs)  # type: ignore[misc]
@@ -354,9 +354,9 @@ class _SendWithoutTask:
 
 
 WRITE_TIMEOUT = "Timeout writing to socket"
-#: How much of ``socket_timeout`` a read inside a batch may find already used (seconds): at most this much
-#: shorter than redis-py's own per-read deadline.
-DEADLINE_SLACK = 0.001
+#: How much of ``socket_timeout`` a read inside a batch may find already used (a fraction): its deadline is at
+#: most this much shorter than redis-py's own per-read deadline.
+DEADLINE_SLACK = 0.01
 
 
 class AsyncConnection(_SendWithoutTask, _HiredisPacking, redis.asyncio.Connection):
