@@ -20,40 +20,39 @@ class RoundTrips:
     """``with RoundTrips() as trips: ...`` -> ``trips.by_node`` ({"host:port": requests written}).
 
     Wraps ``send_packed_command`` (the real call still runs) for the block only, on redis.asyncio's
-    ``AbstractConnection`` and on every connection class that defines its own (winkr's write under
-    ``asyncio.timeout``, caching_app.foundation.clients); a call made from inside another is counted once.
+    ``AbstractConnection`` and on every connection class that defines its own, and ``send_batch`` (winkr's
+    pipeline write, caching_app.foundation.clients); a call made from inside another is counted once.
     A health-check PING redis-py sends on its own is counted too, as it is one more round trip.
     """
 
     def __init__(self) -> None:
         self.by_node: Counter[str] = Counter()
-        self.originals: list[tuple[type, Any]] = []
+        self.originals: list[tuple[type, str, Any]] = []
 
     def __enter__(self) -> RoundTrips:
         from caching_app.foundation import clients  # noqa: F401 - its connection classes are subclasses below
 
         counts, sending = self.by_node, set[int]()
-        for cls in _classes_defining_send(AbstractConnection):
-            original = cls.__dict__["send_packed_command"]
+        for cls, name in _classes_defining_send(AbstractConnection):
+            original = cls.__dict__[name]
 
-            async def counting(connection: Any, command: Any, check_health: bool = True, *,
-                               _original: Any = original) -> None:
-                if id(connection) in sending:  # a class's method calling its base's: one write
-                    return await _original(connection, command, check_health)
+            async def counting(connection: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                if id(connection) in sending:  # a class's method calling its base's (or the other one): one write
+                    return await _original(connection, *args, **kwargs)
                 counts[f"{getattr(connection, 'host', '?')}:{getattr(connection, 'port', '?')}"] += 1
                 sending.add(id(connection))
                 try:
-                    return await _original(connection, command, check_health)
+                    return await _original(connection, *args, **kwargs)
                 finally:
                     sending.discard(id(connection))
 
-            self.originals.append((cls, original))
-            setattr(cls, "send_packed_command", counting)  # noqa: B010 - a method of the class, for the block
+            self.originals.append((cls, name, original))
+            setattr(cls, name, counting)  # a method of the class, for the block
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for cls, original in self.originals:
-            setattr(cls, "send_packed_command", original)  # noqa: B010
+        for cls, name, original in self.originals:
+            setattr(cls, name, original)
         self.originals = []
 
     @property
@@ -61,15 +60,21 @@ class RoundTrips:
         return sum(self.by_node.values())
 
 
-def _classes_defining_send(root: type) -> list[type]:
-    """``root`` and its subclasses (mixins among their bases included) that define ``send_packed_command``."""
-    found: list[type] = []
+#: The methods that write a request: redis-py's, and the batch write of winkr's connections (clients.py).
+SENDING_METHODS = ("send_packed_command", "send_batch")
+
+
+def _classes_defining_send(root: type) -> list[tuple[type, str]]:
+    """``(class, method)`` for ``root`` and its subclasses (mixins among their bases included) that define one
+    of :data:`SENDING_METHODS`."""
+    found: list[tuple[type, str]] = []
     pending = [root]
     while pending:
         cls = pending.pop()
         for candidate in (cls, *cls.__mro__):
-            if "send_packed_command" in candidate.__dict__ and candidate not in found:
-                found.append(candidate)
+            for name in SENDING_METHODS:
+                if name in candidate.__dict__ and (candidate, name) not in found:
+                    found.append((candidate, name))
         pending.extend(cls.__subclasses__())
     return found
 
