@@ -210,7 +210,8 @@ def _store_in_one_script(sender_pk: str, recipient_pk: str, text: str, client_id
                          exclude_channel: str | None) -> Generator[Step, Any, tuple[list[Any], bool]]:
     """One server (standalone, Sentinel): the rate limit, the append, the partner index and, where the channel
     layer is on that server too, the publish, in one round trip (realtime_app.send_script); the limit still
-    decides before anything is stored. Returns the append's reply and whether the script published."""
+    decides before anything is stored. Returns the append's reply and whether the script publishes: then a
+    stored message was published with it, in the same script, and a resend finds it published already."""
     config = chat_rate_config()
     due = not indexed_partners.contains(None, sender_pk, recipient_pk)
     publish = script_publish(realtime_settings.REDIS_ALIAS, (chat_group(recipient_pk), chat_group(sender_pk)),
@@ -222,7 +223,7 @@ def _store_in_one_script(sender_pk: str, recipient_pk: str, text: str, client_id
         raise _rate_limited(sent.retry_after)
     if sent.indexed:
         indexed_partners.remember(None, sender_pk, recipient_pk, PARTNER_INDEX_REFRESH)
-    return sent.stored, sent.published
+    return sent.stored, publish is not None
 
 
 def _store_by_slot(sender_pk: str, recipient_pk: str, text: str, client_id: str | None,
@@ -269,9 +270,12 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
         msg = "Chat storage is unavailable; the message was not sent."
         raise Unavailable(msg) from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
+    if not published:
+        # Published after the store, so a resend (or redis-py's retry of an append whose reply was lost)
+        # may find a message that was stored but never delivered: it is delivered again. Open sockets skip
+        # the messages they already sent (realtime_app.resume), so each still shows it once.
+        yield _delivery(message, exclude_channel)
     if not message.duplicate:
-        if not published:
-            yield _delivery(message, exclude_channel)
         _messages_via(via).inc()
     return message
 
@@ -295,7 +299,9 @@ def send_message(sender: Any, recipient_id: object, text: object, *, client_id: 
     """Validate, store and deliver one message from sync code (REST).
 
     A ``client_id`` already used by ``sender`` in this conversation within ``CLIENT_ID_TTL`` returns the
-    original message (``duplicate=True``) and stores or delivers nothing.
+    original message (``duplicate=True``) and stores nothing. Where the publish is not part of the store (a
+    Cluster, or the channel layer on another server) it delivers the original again, because the first
+    attempt may have stored it and failed before publishing; open sockets that have it skip it.
     """
     return run(_send_op(sender, recipient_id, text, client_id, exclude_channel, "rest"), _chat_redis)
 

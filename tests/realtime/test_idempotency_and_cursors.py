@@ -10,9 +10,11 @@ from asgiref.sync import sync_to_async
 from django.test import Client, override_settings
 
 from caching_app.foundation.connections import get_redis
+from caching_app.foundation.twins import run
 from realtime_app import chat
 from realtime_app.keys import conversation_key, conversation_tag, partners_key
 from realtime_app.recipients import RecentPairs, allowed_recipients
+from realtime_app.send_script import single_server
 
 from . import policies
 from .conftest import receive_until
@@ -58,6 +60,60 @@ async def test_concurrent_resends_race_to_one_message(users):
     assert len({m.id for m in sent}) == 1
     assert sorted(m.duplicate for m in sent) == [False] + [True] * 9
     assert stored_texts(alice, bob) == ["once"]
+
+
+@pytest.fixture
+def publish_after_store(settings):
+    """The rate limit on another server (here: database), so no script spans the send: the message is stored,
+    then published by a step of its own (realtime_app.chat._store_by_slot, as on a Cluster)."""
+    redis_config = {alias: dict(options) for alias, options in settings.WINKR_REDIS.items()}
+    redis_config["cache"]["URL"] = redis_config["cache"]["URL"].rsplit("/", 1)[0] + "/5"
+    settings.WINKR_REDIS = redis_config
+    settings.WINKR_RATELIMIT = {**settings.WINKR_RATELIMIT, "REDIS_ALIAS": "cache"}
+    assert not single_server()
+
+
+async def test_a_resend_delivers_what_a_failed_first_attempt_stored_but_never_published(users, connect,
+                                                                                         publish_after_store):
+    alice, bob = users["alice"], users["bob"]
+    bob_socket = await connect(bob)
+    # The first attempt's append ran (the message is stored) and the attempt failed before its publish: its
+    # reply was lost, or redis-py retried the append and the retry found the client_id taken.
+    await sync_to_async(run)(first_attempt_store(alice, bob, "are you there?", "phone-17"), get_redis("state"))
+    resent_socket = await connect(alice)
+    await resent_socket.send_json_to({"type": "chat.message", "to": bob.pk, "text": "are you there?",
+                                      "client_id": "phone-17"})
+    ack = await resent_socket.receive_json_from(timeout=2)
+    assert ack["type"] == "chat.ack" and ack["duplicate"] is True
+    delivered = await bob_socket.receive_json_from(timeout=2)
+    assert (delivered["type"], delivered["id"], delivered["text"]) == ("chat.message", ack["id"], "are you there?")
+    assert stored_texts(alice, bob) == ["are you there?"]
+
+
+async def test_a_resend_published_again_shows_on_no_socket_twice(users, connect, publish_after_store):
+    alice, bob = users["alice"], users["bob"]
+    alice_socket, bob_socket = await connect(alice), await connect(bob)
+    frame = {"type": "chat.message", "to": bob.pk, "text": "hello", "client_id": "web-1"}
+    await alice_socket.send_json_to(frame)
+    first = await alice_socket.receive_json_from(timeout=2)
+    assert (await bob_socket.receive_json_from(timeout=2))["id"] == first["id"]
+    resent_socket = await connect(alice)  # the ack was lost; the client reconnects and resends
+    await resent_socket.send_json_to(frame)
+    assert await resent_socket.receive_json_from(timeout=2) == {**first, "duplicate": True}
+    # Published again, and skipped by the recipient's socket and the sender's first one, which sent it.
+    assert await bob_socket.receive_nothing(timeout=0.3)
+    assert await alice_socket.receive_nothing(timeout=0.3)
+    # A socket of bob's opened after the first delivery never saw it: the second publish reaches it.
+    late_socket = await connect(bob)
+    await resent_socket.send_json_to(frame)
+    assert (await resent_socket.receive_json_from(timeout=2))["duplicate"] is True
+    assert (await late_socket.receive_json_from(timeout=2))["id"] == first["id"]
+    assert await bob_socket.receive_nothing(timeout=0.3)
+
+
+def first_attempt_store(sender, recipient, text: str, client_id: str):
+    """The append step of a send, alone: what a first attempt stored before it failed."""
+    return (yield chat._append(str(sender.pk), str(recipient.pk), text, client_id))
 
 
 def test_rest_resend_returns_the_original_with_200(users):
