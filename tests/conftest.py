@@ -177,6 +177,23 @@ def daphne_factory(tmp_path, redis_server):
         started.append(server.start())
         return server
 
+    start.started = started  # type: ignore[attr-defined]  # read by pytest_runtest_makereport below
     yield start
     for server in started:
         server.stop()
+
+
+# How much of each server's log a failed test's report shows (its end: the part that explains the failure).
+SERVER_LOG_TAIL = 6000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that ran daphne processes reports their logs: a CI run shows what the servers saw."""
+    report = yield
+    factory = getattr(item, "funcargs", {}).get("daphne_factory")
+    if report.failed and report.when == "call" and factory is not None:
+        for server in factory.started:
+            text = server.log_path.read_text(errors="replace") if server.log_path.exists() else "(no log)"
+            report.sections.append((f"{server.kind} on port {server.port}, log", text[-SERVER_LOG_TAIL:]))
+    return report
