@@ -264,13 +264,13 @@ def _send_op(sender: Any, recipient_id: object, text: object, client_id: object,
     sender_pk = str(sender.pk)
     store = _store_in_one_script if single_server() else _store_by_slot
     try:
-        reply, published = yield from store(sender_pk, recipient_pk, text, client_id, exclude_channel)
+        reply, store_publishes = yield from store(sender_pk, recipient_pk, text, client_id, exclude_channel)
     except RedisError as exc:
         indexed_partners.forget_user(sender_pk)
         msg = "Chat storage is unavailable; the message was not sent."
         raise Unavailable(msg) from exc
     message = _stored(reply, sender_pk, recipient_pk, text)
-    if not published:
+    if not store_publishes:
         # Published after the store, so a resend (or redis-py's retry of an append whose reply was lost)
         # may find a message that was stored but never delivered: it is delivered again. Open sockets skip
         # the messages they already sent (realtime_app.resume), so each still shows it once.
