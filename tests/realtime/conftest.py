@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from realtime_app.routing import websocket_urlpatterns
+from realtime_app.send_script import single_server
 
 
 @pytest.fixture
@@ -46,3 +47,14 @@ async def receive_until(communicator: WebsocketCommunicator, frame_type: str, wa
         frames.append(frame)
         if frame["type"] == frame_type:
             return frames
+
+
+@pytest.fixture
+def publish_after_store(settings):
+    """The rate limit on another server (here: database), so no script spans a chat send: the message is
+    stored, then published by a step of its own (realtime_app.chat._store_by_slot, as on a Cluster)."""
+    redis_config = {alias: dict(options) for alias, options in settings.WINKR_REDIS.items()}
+    redis_config["cache"]["URL"] = redis_config["cache"]["URL"].rsplit("/", 1)[0] + "/5"  # elsewhere
+    settings.WINKR_REDIS = redis_config
+    settings.WINKR_RATELIMIT = {**settings.WINKR_RATELIMIT, "REDIS_ALIAS": "cache"}
+    assert not single_server()  # the counters are on another server: no script can span them
