@@ -16,6 +16,7 @@ What runs where:
   (:data:`LOOP_SAFE_PERMISSIONS`) run inline; anything else runs in a thread, as DRF would run it;
 - the handlers (``get``, ``patch``, ...) are coroutines (Django requires all of a view's handlers to
   be of one kind); DRF's sync ``options`` runs in a thread;
+- content negotiation is DRF's, remembered per Accept header and format (:mod:`.negotiation`);
 - a JSON response is rendered on the loop and handed to Django already rendered; any other renderer
   (the browsable API renders templates and may read the database) is left to Django's thread.
 """
@@ -37,6 +38,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .foundation.connections import redis_connections
+from .negotiation import negotiate
 
 #: Permissions that read nothing but ``request.user`` and the method: checked inline on the loop.
 LOOP_SAFE_PERMISSIONS = (AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly, IsAdminUser)
@@ -78,6 +80,10 @@ class AsyncAPIView(APIView):
     async def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """DRF's metadata response, in a thread: the metadata class may inspect serializers and querysets."""
         return await sync_to_async(super().options)(request, *args, **kwargs)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        """DRF's negotiation, remembered per Accept header and format (:mod:`caching_app.negotiation`)."""
+        return negotiate(self, request, force)
 
     async def ainitial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """DRF's ``initial()``, with the three checks awaited."""
