@@ -26,8 +26,10 @@ from rest_framework.test import APIClient
 from caching_app.foundation.connections import redis_connections
 from ratelimit_app.limiter import get_rate_limit_statuses
 from ratelimit_app.throttling import configs_for_scope
+from sessions_app.jwt.authentication import RedisJWTAuthentication, token_claims
 from sessions_app.jwt.blacklist import TokenBlacklist
-from sessions_app.jwt.verified import verified_tokens
+from sessions_app.jwt.claims import TokenClaims
+from sessions_app.jwt.verified import claims_of, verified_tokens
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.jwt.hotpath_urls")]
 
@@ -300,6 +302,25 @@ def test_verified_token_cache_never_accepts_other_bytes_and_rechecks_expiry(get,
     status, _, body = get("/t/throttled/", token)
     assert status == 401 and body["code"] == "token_not_valid"
     assert token.encode() not in verified_tokens._tokens
+
+
+def test_a_kept_token_carries_its_claims_and_simplejwts_expiry_boundary(user, mint):
+    verified_tokens.clear()
+    _, access = mint(user)
+    raw = str(access).encode()
+    auth = RedisJWTAuthentication()
+    first = auth.get_validated_token(raw)
+    kept = auth.get_validated_token(raw)
+    assert claims_of(first) is None  # the first check hands out simplejwt's own token
+    assert claims_of(kept) == token_claims(first) == TokenClaims.from_payload(access.payload)
+    assert kept is not first and kept.payload == first.payload
+    # simplejwt's check_exp refuses from exp + leeway on: the entry expires at exactly that moment
+    entry = verified_tokens._tokens[raw]
+    assert entry.expires_at == first.current_time.__class__.fromtimestamp(
+        access["exp"], tz=entry.expires_at.tzinfo) + access.get_token_backend().get_leeway()
+    kept.payload["user_id"] = "999999"  # a view editing request.auth edits its own copy only
+    again = auth.get_validated_token(raw)
+    assert again.payload["user_id"] == access["user_id"] and token_claims(again).user_id == str(user.pk)
 
 
 def test_session_middleware_writes_sessions_under_asgi():
