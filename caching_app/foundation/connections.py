@@ -175,6 +175,10 @@ class RedisConnections:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
         )
+        # The last loop asked for and its clients: a WeakKeyDictionary look-up makes a weak reference per
+        # call, and under ASGI every request of the process asks from the same loop. (The registry it came
+        # from is kept too: a reset in another thread replaces the registry, and then this is not used.)
+        self._last_loop: tuple[weakref.ref[asyncio.AbstractEventLoop], dict[str, Any], Any] | None = None
 
     @property
     def configs(self) -> dict[str, RedisAliasConfig]:
@@ -213,7 +217,13 @@ class RedisConnections:
 
     def get_async(self, alias: str = STATE) -> Any:
         loop = asyncio.get_running_loop()
-        clients = self._async.setdefault(loop, {})
+        last = self._last_loop
+        if last is not None and last[0]() is loop and last[2] is self._async:
+            clients = last[1]
+        else:
+            registry = self._async
+            clients = registry.setdefault(loop, {})
+            self._last_loop = (weakref.ref(loop), clients, registry)
         client = clients.get(alias)
         if client is None:
             client = clients[alias] = build_async_client(self.config(alias))
@@ -225,6 +235,7 @@ class RedisConnections:
         Django's sync handler runs an async view in a one-off event loop per request: clients left behind
         would keep connections bound to a closed loop until the garbage collector finds them.
         """
+        self._last_loop = None
         clients = self._async.pop(asyncio.get_running_loop(), {})
         for client in clients.values():
             try:  # the pool was passed in, so redis-py would leave it open; a cluster client closes its nodes
@@ -258,6 +269,7 @@ class RedisConnections:
             self._configs = None
             self._same_server = {}
             self._async = weakref.WeakKeyDictionary()
+            self._last_loop = None
         for client in old:
             try:
                 client.close()

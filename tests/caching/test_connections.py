@@ -41,6 +41,20 @@ def test_async_clients_are_not_shared_between_loops():
     assert first is not second
 
 
+async def test_a_reset_or_closing_the_loops_clients_gives_new_clients_on_the_same_loop():
+    first = get_async_redis("state")
+    assert get_async_redis("state") is first  # the same loop asks again: the remembered clients
+    await redis_connections.aclose_loop_clients()
+    second = get_async_redis("state")
+    assert second is not first
+    await second.ping()
+    redis_connections.reset()
+    third = get_async_redis("state")
+    assert third is not second and get_async_redis("state") is third
+    await third.ping()
+    await redis_connections.aclose_loop_clients()
+
+
 def test_django_cache_uses_the_connection_layer():
     cache.set("profile", {"name": "ada"}, 30)
     assert cache.get("profile") == {"name": "ada"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -67,6 +68,18 @@ def with_cache_header(data: Any, from_cache: bool, status_code: int = 200) -> Re
     return Response(data, status=status_code, headers={"X-Cache": "HIT" if from_cache else "MISS"})
 
 
+# The loaders of the async cached GETs: a miss reads the database in a thread. Built once, not per request.
+@sync_to_async
+def load_public_profile(user_id: int) -> dict:
+    return PublicProfileSerializer(get_object_or_404(Profile, user_id=user_id)).data
+
+
+@sync_to_async
+def load_own_profile(user: AbstractBaseUser) -> dict:
+    profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
+    return OwnProfileSerializer(profile).data
+
+
 # The cached GETs are async views (caching_app.async_views): a hit makes no thread hop, only a miss's loader
 # takes one. (Comments, not docstrings: DRF and the schema publish a view's docstring as its description.)
 class ProfileDetailView(AsyncAPIView):
@@ -76,12 +89,9 @@ class ProfileDetailView(AsyncAPIView):
     @extend_schema(operation_id="profiles_retrieve", responses={200: PublicProfileSerializer}, parameters=[X_CACHE],
                    summary="A user's public profile (cached).")
     async def get(self, request: Request, user_id: int) -> Response:
-        @sync_to_async
-        def load() -> dict:
-            return PublicProfileSerializer(get_object_or_404(Profile, user_id=user_id)).data
-
         entry = cache_service.user_profile_entry(user_id)
-        return with_cache_header(*await cache_service.alookup(entry, load, prefetched=prefetch.take(request, entry)))
+        return with_cache_header(*await cache_service.alookup(entry, partial(load_public_profile, user_id),
+                                                              prefetched=prefetch.take(request, entry)))
 
 
 class MyProfileView(AsyncAPIView):
@@ -91,14 +101,9 @@ class MyProfileView(AsyncAPIView):
                    summary="The signed-in user's own profile (cached).")
     async def get(self, request: Request) -> Response:
         user = signed_in(request)
-
-        @sync_to_async
-        def load() -> dict:
-            profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": default_display_name(user)})
-            return OwnProfileSerializer(profile).data
-
         entry = cache_service.user_profile_entry(user.pk, "private")
-        return with_cache_header(*await cache_service.alookup(entry, load, prefetched=prefetch.take(request, entry)))
+        return with_cache_header(*await cache_service.alookup(entry, partial(load_own_profile, user),
+                                                              prefetched=prefetch.take(request, entry)))
 
     @extend_schema(operation_id="profiles_me_partial_update", request=OwnProfileSerializer,
                    responses={200: OwnProfileSerializer}, summary="Edit your profile; caches are invalidated.")
