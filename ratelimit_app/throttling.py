@@ -124,7 +124,8 @@ class RedisRateThrottle(BaseThrottle):
 
     # --- DRF throttle API ----------------------------------------------------------------
     def allow_request(self, request: Any, view: Any) -> bool:
-        return run(self._allow_op(request, view), NO_CLIENT)
+        target = self._target(request, view)
+        return True if target is None else run(self._allow_op(request, view, target), NO_CLIENT)
 
     async def aallow_request(self, request: Any, view: Any) -> bool:
         """:meth:`allow_request` on the event loop (caching_app.async_views), with the async client.
@@ -134,13 +135,14 @@ class RedisRateThrottle(BaseThrottle):
         """
         if not self._loop_safe():
             return await sync_to_async(self.allow_request)(request, view)
-        return await arun(self._allow_op(request, view), NO_CLIENT)
-
-    def _allow_op(self, request: Any, view: Any) -> Op:
-        """The one logic of both paths (caching_app.foundation.twins): the check is their only step."""
+        # Not this throttle's concern (the anonymous throttle for a signed-in user, a view without a scope):
+        # answered before any operation is built, as most throttles of most requests are.
         target = self._target(request, view)
-        if target is None:
-            return True
+        return True if target is None else await arun(self._allow_op(request, view, target), NO_CLIENT)
+
+    def _allow_op(self, request: Any, view: Any, target: tuple[str, tuple[RateLimitConfig, ...], str]) -> Op:
+        """The one logic of both paths (caching_app.foundation.twins) for a request this throttle counts:
+        the check is their only step."""
         scope, configs, key = target
         count_check(scope)
         # Already answered when the JWT revocation round trip carried this exact check (prefetch.py).
