@@ -24,6 +24,9 @@ from redis.exceptions import RedisClusterException, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import HIREDIS_AVAILABLE
 
+if HIREDIS_AVAILABLE:
+    import hiredis
+
 from .instrumentation import command_name, record
 
 
@@ -250,6 +253,14 @@ class _HiredisPacking:
     def pack_command(self, *args: Any) -> list[bytes]:
         if self._packer is None:
             return super().pack_command(*args)  # type: ignore[misc]  # the connection class after us
+        name = args[0] if args else None
+        # A one-word command name (redis-py splits "CONFIG GET") and arguments hiredis takes as they are (str,
+        # bytes, memoryview, int, float): hiredis directly, without redis-py's per-argument conversion pass.
+        if isinstance(name, str | bytes) and name.isalpha():
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError:
+                pass  # a bytearray, None, ...: redis-py's packer converts it or names the error
         return self._packer.pack(*args)
 
 

@@ -211,11 +211,15 @@ async def test_async_connections_pack_commands_with_hiredis_into_redis_pys_own_b
     client = get_async_redis("state")
     assert client.connection_pool.connection_class is AsyncConnection
     ours, redis_pys = AsyncConnection(), redis.asyncio.Connection()
-    commands = [("SET", "k", "välue", 12, 1.5, b"\x00raw"), ("CONFIG GET", "maxmemory"), ("MGET", *map(str, range(50)))]
+    commands = [("SET", "k", "välue", 12, 1.5, b"\x00raw"), ("CONFIG GET", "maxmemory"), ("MGET", *map(str, range(50))),
+                (b"SET", memoryview(b"k"), bytearray(b"v")), (b"CLIENT SETNAME", "x"),
+                ("EVALSHA", "ab" * 20, 2, "a", "b")]
     for args in commands:
         assert b"".join(ours.pack_command(*args)) == b"".join(redis_pys.pack_command(*args))
     with pytest.raises(DataError):
         ours.pack_command("SET", "k", None)
+    with pytest.raises(DataError):
+        ours.pack_command(b"SET", "k", object())
     assert await client.set("packed", "välue") and await client.get("packed") == "välue".encode()
 
 
