@@ -30,6 +30,8 @@ from .foundation.inputs import MAX_MEMO_TEXT
 #: How many (renderers, Accept, format) outcomes are kept; a few per view and client kind in practice.
 MEMO_SIZE = 512
 
+# A plain dict, not inputs.bounded_memo: an outcome is computed from the request (DRF's select_renderer reads it),
+# which cannot be a memo key; the key's client text is bounded below, as bounded_memo bounds it.
 _outcomes: dict[tuple[Any, ...], tuple[int, str]] = {}
 
 

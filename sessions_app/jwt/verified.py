@@ -16,8 +16,8 @@ out carries them (:func:`claims_of`); a view that edits ``request.auth`` edits i
 
 Bounded by ``WINKR_JWT["VERIFIED_TOKEN_CACHE_SIZE"]`` (0 turns it off), emptied whenever
 ``SIMPLE_JWT``, ``WINKR_JWT``, ``AUTH_USER_MODEL`` or ``USE_TZ`` change, and only tokens whose
-class keeps simplejwt's own ``verify`` (claims only, no look-ups such as the blacklist app's) are kept. Only bytes that
-passed the full check ever enter, so a forged or altered token never matches one.
+class keeps simplejwt's own ``verify`` (claims only, no look-ups such as the blacklist app's) are
+kept. Only bytes that passed the full check ever enter, so a forged or altered token never matches one.
 """
 
 from __future__ import annotations

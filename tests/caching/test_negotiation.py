@@ -121,3 +121,11 @@ def test_every_outcome_is_drfs_with_all_of_them_remembered_together():
     for _ in range(2):
         assert [ours(TwoRenderers, path, format_kwarg, HTTP_ACCEPT=accept)
                 for path, format_kwarg, accept in cases] == expected
+
+
+def test_oversized_client_text_gets_drfs_answer_and_is_never_kept():
+    huge_accept = "application/json, " + "text/x-" * 2000  # beyond DRF's own 8192-character cut as well
+    huge_format = "/x/?format=" + "j" * 10_000
+    assert ours(TwoRenderers, HTTP_ACCEPT=huge_accept) == drf(TwoRenderers, HTTP_ACCEPT=huge_accept)
+    assert ours(TwoRenderers, huge_format) == drf(TwoRenderers, huge_format) == ("Http404",)
+    assert negotiation._outcomes == {}
