@@ -54,11 +54,14 @@ class ReadAhead:
         raise NotImplementedError
 
     def receive(self, replies: list[Any]) -> None:
+        # The request is not kept: it holds this read (its companions, then request_attr), and a reference back
+        # would be a cycle that only the garbage collector frees.
+        request, self.request = self.request, None
         reply = replies[0]
         if isinstance(reply, BaseException):  # the reader asks for itself (and degrades as it always has)
             return
         self.keep(reply)
-        setattr(self.request, self.request_attr, self)
+        setattr(request, self.request_attr, self)
 
     @classmethod
     def of(cls, request: Any) -> Any:

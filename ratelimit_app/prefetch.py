@@ -63,7 +63,9 @@ class ThrottlePrefetch:
     def queue(self, pipe: Any) -> int:
         """Add the check to ``pipe``; returns how many replies it will have (one)."""
         self.token = queue_check(pipe, self.configs, self.key, peek=self.peek)
-        setattr(self.request, PEEK_ATTR if self.peek else REQUEST_ATTR, self)
+        # Parked on the request, which then holds it: a reference back would be a cycle only the GC frees.
+        request, self.request = self.request, None
+        setattr(request, PEEK_ATTR if self.peek else REQUEST_ATTR, self)
         return 1
 
     def receive(self, replies: list[Any]) -> None:
