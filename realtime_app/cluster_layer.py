@@ -73,6 +73,10 @@ class _NodeSubscriber:
         self.pubsub = self.client.pubsub()
         watch_reconnects(self.pubsub, owner.on_resubscribed)
         self.task: asyncio.Task | None = None
+        # Set by close(): the read loop stops at its next turn (within READ_WAIT) even where a cancellation
+        # does not reach it. One was seen swallowed inside redis-py's timed read, which left the task reading
+        # for good and close() (so the layer's flush) waiting on it.
+        self.closing = False
         self.down = False  # logged once per outage
         # SUNSUBSCRIBEs we sent and whose confirmation has not been read: any other sunsubscribe comes from
         # the server (slot migrated away), also when a name was left and joined again in quick succession.
@@ -93,18 +97,24 @@ class _NodeSubscriber:
             _forget_locally(self.pubsub, name)
 
     async def read(self) -> None:
-        while True:
+        while not self.closing:
             message, rehomed = await self._receive()
+            if self.closing:
+                return
             if rehomed and not self.names:
                 return
             if message is not None and await self._handle(message) and not self.names:
                 return
 
     async def _receive(self) -> tuple[dict[str, Any] | None, bool]:
-        """The next message (None after a wait or a lost link), and whether this node's channels were re-homed."""
+        """The next message (None after a wait or a lost link), and whether this node's channels were re-homed.
+
+        Once close() has begun, a failed read is its doing (it shut the connection): nothing is re-homed."""
         try:
             message = await self.pubsub.get_message(timeout=READ_WAIT)
         except LINK_ERRORS as exc:
+            if self.closing:
+                return None, True
             # redis-py already retried reconnecting to this node: its slots may have a new owner.
             logger.log(logging.DEBUG if self.down else logging.WARNING,
                        "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
@@ -112,10 +122,14 @@ class _NodeSubscriber:
             await self.owner.rehome(self, list(self.names))
             return None, True
         except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
+            if self.closing:
+                return None, True
             logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
             await self.owner.rehome(self, list(self.names))
             return None, True
         except Exception:  # a bug must not silence this node's channels for good
+            if self.closing:
+                return None, True
             logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
             await asyncio.sleep(READ_WAIT)
             return None, False
@@ -141,10 +155,14 @@ class _NodeSubscriber:
         return False
 
     async def close(self) -> None:
+        self.closing = True
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+            # Bounded: the loop sees ``closing`` within one READ_WAIT; closing the connection below ends a read
+            # that is still blocked after that.
+            await asyncio.wait({self.task}, timeout=2 * READ_WAIT)
+            if self.task.done() and not self.task.cancelled():
+                self.task.exception()  # retrieved: a read loop that ended on an error was logged by it
             self.task = None
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()
