@@ -74,8 +74,8 @@ class _NodeSubscriber:
         watch_reconnects(self.pubsub, owner.on_resubscribed)
         self.task: asyncio.Task | None = None
         # Set by close(): the read loop stops at its next turn (within READ_WAIT) even where a cancellation
-        # does not reach it. One was seen swallowed inside redis-py's timed read, which left the task reading
-        # for good and close() (so the layer's flush) waiting on it.
+        # does not reach it. One was seen lost while the task read through redis-py's timed get_message,
+        # which left the task reading for good and close() (so the layer's flush) waiting on it.
         self.closing = False
         self.down = False  # logged once per outage
         # SUNSUBSCRIBEs we sent and whose confirmation has not been read: any other sunsubscribe comes from
@@ -107,14 +107,15 @@ class _NodeSubscriber:
                 return
 
     async def _receive(self) -> tuple[dict[str, Any] | None, bool]:
-        """The next message (None after a wait or a lost link), and whether this node's channels were re-homed.
-
-        Once close() has begun, a failed read is its doing (it shut the connection): nothing is re-homed."""
+        """The next message (None after a wait or a lost link), and whether this node's channels were re-homed."""
         try:
-            message = await self.pubsub.get_message(timeout=READ_WAIT)
+            try:
+                message = await self.pubsub.get_message(timeout=READ_WAIT)
+            except Exception:
+                if self.closing:  # close() shut the connection under this read: nothing to re-home
+                    return None, True
+                raise
         except LINK_ERRORS as exc:
-            if self.closing:
-                return None, True
             # redis-py already retried reconnecting to this node: its slots may have a new owner.
             logger.log(logging.DEBUG if self.down else logging.WARNING,
                        "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
@@ -122,14 +123,10 @@ class _NodeSubscriber:
             await self.owner.rehome(self, list(self.names))
             return None, True
         except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
-            if self.closing:
-                return None, True
             logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
             await self.owner.rehome(self, list(self.names))
             return None, True
         except Exception:  # a bug must not silence this node's channels for good
-            if self.closing:
-                return None, True
             logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
             await asyncio.sleep(READ_WAIT)
             return None, False
