@@ -18,7 +18,8 @@ Why the subscriber is hand-written on top of redis-py (8.1) rather than ``RedisC
   we only hook it to announce the resubscription.
 The publishing side is the alias' shared ``RedisCluster`` client (caching_app.foundation.connections); the per-node
 subscriber connections are built from that client's node settings (auth, TLS, timeouts, retry), i.e.
-from the same WINKR_REDIS alias.
+from the same WINKR_REDIS alias. A publish that fails on a link is sent once more on a slot map read since
+(:class:`SlotMap`): redis-py reads the map again at most once a second, and retries on the one it has.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
+import types
 import uuid
 from collections import Counter
 from typing import Any
@@ -34,8 +38,9 @@ import redis.asyncio
 from channels.layers import BaseChannelLayer
 from channels_redis.serializers import registry
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from caching_app.foundation.connections import get_async_redis
@@ -46,10 +51,36 @@ from .resubscribe import RESUBSCRIBED_EVENT, ResubscribeNotices, watch_reconnect
 logger = logging.getLogger(__name__)
 
 LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# What reading the slot map raises when no node answers: RedisClusterException is not a RedisError.
+SLOT_MAP_ERRORS = (RedisError, RedisClusterException, OSError)
 # How long one read waits for a message before looping (seconds); only bounds shutdown and health checks.
 READ_WAIT = 1.0
 # Pause between slot-map refreshes while a master is down and not yet replaced (seconds, doubling, capped).
 RECOVERY_DELAY, RECOVERY_DELAY_CAP = 0.1, 1.0
+
+
+class SlotMap:
+    """The layer's own reads of the cluster client's slot map, one at a time.
+
+    redis-py reads the map again after a connection error at most once a second
+    (``topology_refresh_min_interval``); the layer cannot wait that long where it knows the map is stale (a
+    subscriber lost its master, a publish failed on a link). A read that ended after a caller's moment
+    answers that caller too, so a burst of failures costs one ``CLUSTER SLOTS``.
+    """
+
+    def __init__(self, cluster: Any):
+        self.cluster = cluster
+        self.lock = asyncio.Lock()
+        self.read_at = -math.inf
+
+    async def read_since(self, moment: float) -> None:
+        """Make sure the map was read after ``moment`` (``time.monotonic()``); raises SLOT_MAP_ERRORS."""
+        async with self.lock:
+            if self.read_at > moment:
+                return
+            started = time.monotonic()
+            await self.cluster.nodes_manager.initialize()
+            self.read_at = started
 
 
 def _forget_locally(pubsub: Any, name: str) -> None:
@@ -71,6 +102,11 @@ class _NodeSubscriber:
                                             **node.connection_kwargs)
         self.client = redis.asyncio.Redis(connection_pool=pool)
         self.pubsub = self.client.pubsub()
+        # A reconnect replays every name in one SSUBSCRIBE, which the node refuses (CROSSSLOT) when they are in
+        # different slots, and nothing would send them again: replay one per slot, as redis-py's ClusterPubSub
+        # makes its own per-node PubSubs do.
+        self.pubsub._resubscribe_shard_channels = types.MethodType(  # type: ignore[method-assign]
+            ClusterPubSub._resubscribe_shard_channels, self.pubsub)
         watch_reconnects(self.pubsub, owner.on_resubscribed)
         self.task: asyncio.Task | None = None
         # Set by close(): the read loop stops at its next turn (within READ_WAIT) even where a cancellation
@@ -225,9 +261,9 @@ class ShardedSubscriber:
         delay = RECOVERY_DELAY
         while True:
             try:
-                await self.cluster.nodes_manager.initialize()
+                await self.layer.slot_map.read_since(time.monotonic())
                 break
-            except (RedisError, OSError) as exc:
+            except SLOT_MAP_ERRORS as exc:
                 logger.warning("Cluster slot map refresh failed (%r); retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECOVERY_DELAY_CAP)
@@ -286,6 +322,7 @@ class ClusterLoopLayer(ResubscribeNotices):
         self.resubscribe_listeners: set[str] = set()
         self.overflowed: set[str] = set()  # listener channels that dropped an event for lack of room
         self._subscriber: ShardedSubscriber | None = None
+        self._slot_map: SlotMap | None = None
 
     def serialize(self, message: dict) -> bytes:
         return self.facade.serialize(message)
@@ -301,6 +338,13 @@ class ClusterLoopLayer(ResubscribeNotices):
             raise ImproperlyConfigured(
                 msg)
         return client
+
+    @property
+    def slot_map(self) -> SlotMap:
+        cluster = self.cluster
+        if self._slot_map is None or self._slot_map.cluster is not cluster:  # a new client after a reset
+            self._slot_map = SlotMap(cluster)
+        return self._slot_map
 
     @property
     def subscriber(self) -> ShardedSubscriber:
@@ -329,9 +373,28 @@ class ClusterLoopLayer(ResubscribeNotices):
         self.channels[channel] = asyncio.Queue(maxsize=self.facade.get_capacity(channel))
         await self.subscriber.subscribe(channel)
 
+    async def _spublish(self, name: str, payload: bytes) -> None:
+        """SPUBLISH on ``name``'s shard; after a link error, once more on a slot map read since it began.
+
+        redis-py retries on the map it has, and reads it again at most once a second: a publish just after
+        a failover, within that second, goes to the dead master again, though the failover is over and the
+        subscribers (their own clients, often other processes) have moved and replayed what they missed.
+        Failing it would lose that message to every open socket. A copy that went out twice (the link broke
+        after the server took it, as with redis-py's own retry) is shown once (realtime_app.resume).
+        """
+        started = time.monotonic()
+        try:
+            await self.cluster.spublish(name, payload)
+        except LINK_ERRORS as exc:
+            try:
+                await self.slot_map.read_since(started)
+            except SLOT_MAP_ERRORS:
+                raise exc from None  # the publish's own error: still no node to read the map from
+            await self.cluster.spublish(name, payload)
+
     async def send(self, channel: str, message: dict) -> None:
         self.facade.require_valid_channel(channel)
-        await self.cluster.spublish(channel, self.facade.serialize(message))
+        await self._spublish(channel, self.facade.serialize(message))
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
@@ -390,14 +453,14 @@ class ClusterLoopLayer(ResubscribeNotices):
 
     async def group_send(self, group: str, message: dict) -> None:
         self.facade.require_valid_group_name(group)
-        await self.cluster.spublish(self.group_name(group), self.facade.serialize(message))
+        await self._spublish(self.group_name(group), self.facade.serialize(message))
 
     async def group_send_many(self, groups: Any, message: dict) -> None:
         """One message to several groups: serialized once, the SPUBLISHes (one per group's slot) concurrent."""
         for group in groups:
             self.facade.require_valid_group_name(group)
         payload = self.facade.serialize(message)
-        await asyncio.gather(*(self.cluster.spublish(self.group_name(group), payload) for group in groups))
+        await asyncio.gather(*(self._spublish(self.group_name(group), payload) for group in groups))
 
     async def flush(self) -> None:
         self.channels, self.groups, self.resubscribe_listeners, self.overflowed = {}, {}, set(), set()
