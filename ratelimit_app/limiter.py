@@ -12,6 +12,7 @@ belongs to the caller (see :mod:`ratelimit_app.throttling`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -156,9 +157,29 @@ def _script_args(configs: Sequence[RateLimitConfig], mode: str, token: str) -> l
     return args
 
 
+class _Tokens:
+    """Members unique across processes and time: a random prefix per process (drawn again in a forked child,
+    which would otherwise repeat its parent's) and a counter. One ``os.urandom`` per request was a system call
+    on the event loop, which releases the GIL to whichever of Django's request threads is waiting for it."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):x}"
+
+
+_tokens = _Tokens()
+
+
 def new_token() -> str:
     """A request's member in the limiter's sorted sets (what ``release`` gives back): the one way to make one."""
-    return os.urandom(9).hex()
+    return _tokens.new()
 
 
 def queue_check(pipe: Any, configs: Sequence[RateLimitConfig], key: str, *, peek: bool = False) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 from caching_app.foundation.connections import get_redis
+from ratelimit_app import limiter
 from ratelimit_app.limiter import (
     RateLimitConfig,
     check_rate_limit,
@@ -167,3 +169,21 @@ async def test_async_twin_shares_the_sync_limit(algorithm):
     assert [r.allowed for r in results] == [True, True, False]
     assert results[-1].retry_after > 0
     assert not check_rate_limit(config, "u1").allowed
+
+
+def test_tokens_are_unique_in_a_process_and_a_forked_child_does_not_repeat_its_parent():
+    tokens = {limiter.new_token() for _ in range(10_000)}
+    assert len(tokens) == 10_000
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the tokens its parent would make next, were the prefix inherited
+        os.write(write_end, "\n".join(limiter.new_token() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child = pipe.read().split("\n")
+    os.waitpid(pid, 0)
+    parent = [limiter.new_token() for _ in range(3)]
+    assert len(child) == 3
+    assert not set(child) & set(parent)
+    assert not {token[:16] for token in child} & {token[:16] for token in parent}  # a prefix of its own
