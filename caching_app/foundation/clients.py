@@ -24,6 +24,13 @@ from redis.exceptions import RedisClusterException, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.utils import HIREDIS_AVAILABLE
 
+try:  # redis-py 8.2+: what a command raises while the last slot-map refresh reached no node
+    from redis.exceptions import RedisClusterUnreachableError
+except ImportError:  # redis-py 8.0 and 8.1 have no such error
+
+    class RedisClusterUnreachableError(RedisClusterException):  # type: ignore[no-redef]
+        """Never raised by this redis-py: the conversions below then match nothing."""
+
 if HIREDIS_AVAILABLE:
     import hiredis
 
@@ -191,6 +198,12 @@ class InstrumentedRedis(_SyncInstrumented, redis.Redis):
 
 
 class InstrumentedRedisCluster(_SyncInstrumented, RedisCluster):
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)
+        except RedisClusterUnreachableError as exc:
+            raise unreachable_cluster(self.winkr_alias, exc) from exc
+
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
         pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
         # ClusterPipeline routes every queued command through its own machinery; it is
@@ -204,6 +217,8 @@ class InstrumentedRedisCluster(_SyncInstrumented, RedisCluster):
                 result = original(*args, **kwargs)
             except Exception as exc:
                 record(alias, "PIPELINE", perf_counter() - start, exc)
+                if isinstance(exc, RedisClusterUnreachableError):
+                    raise unreachable_cluster(alias, exc) from exc
                 raise
             record(alias, "PIPELINE", perf_counter() - start)
             return result
@@ -233,10 +248,31 @@ class InstrumentedAsyncRedisCluster(_AsyncInstrumented, AsyncRedisCluster):  # t
         except RedisClusterException as exc:
             raise unreachable_cluster(self.winkr_alias, exc) from exc
 
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **options)
+        except RedisClusterUnreachableError as exc:
+            raise unreachable_cluster(self.winkr_alias, exc) from exc
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
+        original = pipe.execute
+        alias = self.winkr_alias
+
+        async def execute(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await original(*args, **kwargs)
+            except RedisClusterUnreachableError as exc:
+                raise unreachable_cluster(alias, exc) from exc
+
+        pipe.execute = execute  # type: ignore[method-assign]
+        return pipe
+
 
 def unreachable_cluster(alias: str, exc: RedisClusterException) -> RedisConnectionError:
-    """redis-py reports "no seed node answers" as RedisClusterException, which is not a RedisError:
-    every boundary that turns Redis outages into 503s or fail-open catches RedisError only."""
+    """redis-py reports "no node answers" as RedisClusterException (at the first connect) or its subclass
+    RedisClusterUnreachableError (a command while the last slot-map refresh reached no node), neither of which
+    is a RedisError: every boundary that turns Redis outages into 503s or fail-open catches RedisError only."""
     return RedisConnectionError(f"Redis Cluster of alias {alias!r} cannot be reached: {exc}")
 
 

@@ -12,9 +12,11 @@ from collections import Counter
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
 
-from caching_app.foundation.connections import get_redis
+from caching_app.devservers.redis_servers import LocalCluster
+from caching_app.foundation.connections import get_async_redis, get_redis, redis_connections
 from caching_app.foundation.keys import make_key
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -157,3 +159,59 @@ def test_sentinel_failover_app_follows_new_primary(redis_sentinel, use_redis, cl
     for _ in range(5):
         assert all(200 <= status < 300 for _, status, _ in one_round(client, alice, bob["id"]))
 
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_the_whole_cluster_down_is_a_503_and_back_without_a_restart(tmp_path, use_redis, client):
+    """With no node answering, redis-py raises RedisClusterUnreachableError, which is not a RedisError: the
+    boundaries that turn an outage into a 503 (or fail open) must still see an outage, not crash."""
+    with LocalCluster(tmp_path / "cluster", masters=3) as cluster:
+        use_redis(MODE="cluster", CLUSTER_NODES=cluster.seeds, URL=f"redis://{cluster.seeds[0]}/0")
+        alice, bob, _ = prepare(client)
+        assert all(200 <= status < 300 for _, status, _ in one_round(client, alice, bob["id"]))
+        for node in cluster.nodes:
+            node.kill()
+        seen: Counter = Counter()
+        for _ in range(3):  # past redis-py's refresh pacing (a second): the later rounds see "unreachable"
+            outcomes = one_round(client, alice, bob["id"])
+            seen.update((status, code) for _, status, code in outcomes)
+            assert not [o for o in outcomes if o[1] != 503 and o[1] >= 300], outcomes
+            assert all(code != "NOT-JSON" for _, _, code in outcomes), outcomes
+            time.sleep(1.1)
+        assert any(status == 503 for status, _ in seen), seen
+        outages = _client_calls_while_down()
+        assert len(outages) == 4, outages
+        for outage in outages:  # every way in raises a RedisError (a ConnectionError)
+            assert isinstance(outage, redis.ConnectionError), repr(outage)
+        for node in cluster.nodes:
+            node.start()
+        cluster.wait_ok()
+        drive_until_healthy(client, alice, bob["id"])
+
+
+def _client_calls_while_down() -> list[BaseException]:
+    """What a command and a pipeline raise on the sync and the async client of the state alias."""
+    def raised(call) -> BaseException:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the type is what the caller checks
+            return exc
+        msg = "a call succeeded with every node down"
+        raise AssertionError(msg)
+
+    async def async_calls() -> list[BaseException]:
+        client = get_async_redis("state")
+        found = []
+        for call in (lambda: client.get("k"), lambda: client.pipeline().get("k").set("k", 1).execute()):
+            try:
+                await call()
+            except Exception as exc:  # noqa: BLE001
+                found.append(exc)
+        await redis_connections.aclose_loop_clients()
+        return found
+
+    state = get_redis("state")
+    found = [raised(lambda: state.get("k")), raised(lambda: state.pipeline().get("k").set("k", 1).execute())]
+    return found + async_to_sync(async_calls)()
