@@ -181,6 +181,11 @@ def test_the_whole_cluster_down_is_a_503_and_back_without_a_restart(tmp_path, us
             assert all(code != "NOT-JSON" for _, _, code in outcomes), outcomes
             time.sleep(1.1)
         assert any(status == 503 for status, _ in seen), seen
+        for path in ("/health", "/health/readiness"):
+            reply = client.get(path)
+            assert reply.status_code == 503 and reply["Content-Type"].startswith("application/json"), (
+                path, reply.status_code, reply.content[:300])
+        assert client.get("/health/liveness").status_code == 200  # the process is fine: no restart wanted
         outages = _client_calls_while_down()
         assert len(outages) == 4, outages
         for outage in outages:  # every way in raises a RedisError (a ConnectionError)
@@ -189,6 +194,7 @@ def test_the_whole_cluster_down_is_a_503_and_back_without_a_restart(tmp_path, us
             node.start()
         cluster.wait_ok()
         drive_until_healthy(client, alice, bob["id"])
+        assert client.get("/health/readiness").status_code == 200
 
 
 def _client_calls_while_down() -> list[BaseException]:
