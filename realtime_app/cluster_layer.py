@@ -60,27 +60,32 @@ RECOVERY_DELAY, RECOVERY_DELAY_CAP = 0.1, 1.0
 
 
 class SlotMap:
-    """The layer's own reads of the cluster client's slot map, one at a time.
+    """The layer's own reads of a cluster client's slot map, one at a time.
 
     redis-py reads the map again after a connection error at most once a second
     (``topology_refresh_min_interval``); the layer cannot wait that long where it knows the map is stale (a
-    subscriber lost its master, a publish failed on a link). A read that ended after a caller's moment
-    answers that caller too, so a burst of failures costs one ``CLUSTER SLOTS``.
+    subscriber lost its master, a publish failed on a link). A read that began after a caller's moment
+    answers that caller too, and so does its failure (no node answered): a burst of failures costs one
+    ``CLUSTER SLOTS`` sweep, not one per caller.
     """
 
     def __init__(self, cluster: Any):
         self.cluster = cluster
         self.lock = asyncio.Lock()
         self.read_at = -math.inf
+        self.failed: BaseException | None = None  # the outcome of the read that began at read_at
 
     async def read_since(self, moment: float) -> None:
         """Make sure the map was read after ``moment`` (``time.monotonic()``); raises SLOT_MAP_ERRORS."""
         async with self.lock:
-            if self.read_at > moment:
-                return
-            started = time.monotonic()
-            await self.cluster.nodes_manager.initialize()
-            self.read_at = started
+            if self.read_at <= moment:
+                self.read_at, self.failed = time.monotonic(), None
+                try:
+                    await self.cluster.nodes_manager.initialize()
+                except SLOT_MAP_ERRORS as exc:
+                    self.failed = exc
+            if self.failed is not None:
+                raise self.failed
 
 
 def _forget_locally(pubsub: Any, name: str) -> None:
@@ -156,11 +161,11 @@ class _NodeSubscriber:
             logger.log(logging.DEBUG if self.down else logging.WARNING,
                        "Sharded pub/sub connection to %s lost (%r); re-homing its channels", self.node_name, exc)
             self.down = True
-            await self.owner.rehome(self, list(self.names))
+            await self.owner.rehome(self, list(self.names), time.monotonic())
             return None, True
         except ResponseError as exc:  # MOVED to an SSUBSCRIBE replayed on a node that lost the slot
             logger.warning("Sharded pub/sub on %s refused a subscription (%r); re-homing", self.node_name, exc)
-            await self.owner.rehome(self, list(self.names))
+            await self.owner.rehome(self, list(self.names), time.monotonic())
             return None, True
         except Exception:  # a bug must not silence this node's channels for good
             logger.exception("Unexpected error reading sharded pub/sub from %s", self.node_name)
@@ -183,7 +188,7 @@ class _NodeSubscriber:
             elif name in self.names:
                 # Not asked for: the server dropped us because the slot moved to another shard.
                 _forget_locally(self.pubsub, name)
-                await self.owner.rehome(self, [name])
+                await self.owner.rehome(self, [name], time.monotonic())
                 return True
         return False
 
@@ -208,6 +213,7 @@ class ShardedSubscriber:
 
     def __init__(self, cluster: Any, layer: ClusterLoopLayer):
         self.cluster = cluster
+        self.slot_map = SlotMap(cluster)
         self.layer = layer
         self.nodes: dict[str, _NodeSubscriber] = {}
         self.home: dict[str, str] = {}  # name -> node name
@@ -251,7 +257,7 @@ class ShardedSubscriber:
                 if not subscriber.names:
                     await self.nodes.pop(node_name).close()
 
-    async def rehome(self, subscriber: _NodeSubscriber, names: list[str]) -> None:
+    async def rehome(self, subscriber: _NodeSubscriber, names: list[str], failed_at: float) -> None:
         """Refresh the slot map and move ``names`` (held by ``subscriber``) to their current owners.
 
         Names whose owner did not change stay: redis-py re-subscribes them when the node answers again
@@ -261,12 +267,13 @@ class ShardedSubscriber:
         delay = RECOVERY_DELAY
         while True:
             try:
-                await self.layer.slot_map.read_since(time.monotonic())
+                await self.slot_map.read_since(failed_at)  # shared by the nodes that failed meanwhile
                 break
             except SLOT_MAP_ERRORS as exc:
                 logger.warning("Cluster slot map refresh failed (%r); retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECOVERY_DELAY_CAP)
+                failed_at = time.monotonic()
         moved = False
         async with self.lock:
             self.held = []
@@ -339,9 +346,7 @@ class ClusterLoopLayer(ResubscribeNotices):
                 msg)
         return client
 
-    @property
-    def slot_map(self) -> SlotMap:
-        cluster = self.cluster
+    def _slot_map_of(self, cluster: Any) -> SlotMap:
         if self._slot_map is None or self._slot_map.cluster is not cluster:  # a new client after a reset
             self._slot_map = SlotMap(cluster)
         return self._slot_map
@@ -382,15 +387,17 @@ class ClusterLoopLayer(ResubscribeNotices):
         Failing it would lose that message to every open socket. A copy that went out twice (the link broke
         after the server took it, as with redis-py's own retry) is shown once (realtime_app.resume).
         """
-        started = time.monotonic()
+        cluster, started = self.cluster, time.monotonic()
         try:
-            await self.cluster.spublish(name, payload)
+            await cluster.spublish(name, payload)
         except LINK_ERRORS as exc:
+            if isinstance(exc.__cause__, RedisClusterException):  # no node answered redis-py's own last read
+                raise
             try:
-                await self.slot_map.read_since(started)
+                await self._slot_map_of(cluster).read_since(started)
             except SLOT_MAP_ERRORS:
                 raise exc from None  # the publish's own error: still no node to read the map from
-            await self.cluster.spublish(name, payload)
+            await cluster.spublish(name, payload)
 
     async def send(self, channel: str, message: dict) -> None:
         self.facade.require_valid_channel(channel)

@@ -7,8 +7,9 @@ all receive real redis-py clients with the full command API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from time import perf_counter
 from typing import Any
 
@@ -26,7 +27,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 try:  # redis-py 8.2+: what a command raises while the last slot-map refresh reached no node
     from redis.exceptions import RedisClusterUnreachableError
-except ImportError:  # redis-py 8.0 and 8.1 have no such error
+except ImportError:  # redis-py 8.1 has no such error
 
     class RedisClusterUnreachableError(RedisClusterException):  # type: ignore[no-redef]
         """Never raised by this redis-py: the conversions below then match nothing."""
@@ -197,12 +198,19 @@ class InstrumentedRedis(_SyncInstrumented, redis.Redis):
         return pipe
 
 
+@contextlib.contextmanager
+def _reachable_or_connection_error(alias: str) -> Iterator[None]:
+    """Turn redis-py's "no node answers" into the ConnectionError every outage boundary catches."""
+    try:
+        yield
+    except RedisClusterUnreachableError as exc:
+        raise unreachable_cluster(alias, exc) from exc
+
+
 class InstrumentedRedisCluster(_SyncInstrumented, RedisCluster):
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        try:
+        with _reachable_or_connection_error(self.winkr_alias):
             return super().execute_command(*args, **options)
-        except RedisClusterUnreachableError as exc:
-            raise unreachable_cluster(self.winkr_alias, exc) from exc
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
         pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
@@ -214,11 +222,10 @@ class InstrumentedRedisCluster(_SyncInstrumented, RedisCluster):
         def execute(*args: Any, **kwargs: Any) -> Any:
             start = perf_counter()
             try:
-                result = original(*args, **kwargs)
+                with _reachable_or_connection_error(alias):
+                    result = original(*args, **kwargs)
             except Exception as exc:
                 record(alias, "PIPELINE", perf_counter() - start, exc)
-                if isinstance(exc, RedisClusterUnreachableError):
-                    raise unreachable_cluster(alias, exc) from exc
                 raise
             record(alias, "PIPELINE", perf_counter() - start)
             return result
@@ -249,10 +256,8 @@ class InstrumentedAsyncRedisCluster(_AsyncInstrumented, AsyncRedisCluster):  # t
             raise unreachable_cluster(self.winkr_alias, exc) from exc
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        try:
+        with _reachable_or_connection_error(self.winkr_alias):
             return await super().execute_command(*args, **options)
-        except RedisClusterUnreachableError as exc:
-            raise unreachable_cluster(self.winkr_alias, exc) from exc
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
@@ -260,10 +265,8 @@ class InstrumentedAsyncRedisCluster(_AsyncInstrumented, AsyncRedisCluster):  # t
         alias = self.winkr_alias
 
         async def execute(*args: Any, **kwargs: Any) -> Any:
-            try:
+            with _reachable_or_connection_error(alias):
                 return await original(*args, **kwargs)
-            except RedisClusterUnreachableError as exc:
-                raise unreachable_cluster(alias, exc) from exc
 
         pipe.execute = execute  # type: ignore[method-assign]
         return pipe

@@ -42,18 +42,19 @@ def owner_of(cluster, name: str) -> tuple[str, redis.Redis]:
 
 def owner_of_on(port: int, name: str) -> int:
     """The port of the master that the node on ``port`` says owns ``name``'s slot."""
-    client = redis.Redis(port=port, socket_timeout=2)
-    slot = client.execute_command("CLUSTER", "KEYSLOT", name)
-    for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS"):
-        if start <= slot <= end:
-            return primary[1]
-    msg = f"no master owns slot {slot}"
-    raise AssertionError(msg)
+    with redis.Redis(port=port, socket_timeout=2) as client:
+        slot = client.execute_command("CLUSTER", "KEYSLOT", name)
+        return next(primary[1] for start, end, primary in _slot_ranges(client) if start <= slot <= end)
+
+
+def _slot_ranges(client: redis.Redis) -> list[tuple[int, int, list]]:
+    """CLUSTER SLOTS as (first slot, last slot, [host, port, id]) per range."""
+    return [(start, end, primary) for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS")]
 
 
 def _slots_of(client: redis.Redis, node_id: str) -> set[int]:
     owned: set[int] = set()
-    for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS"):
+    for start, end, primary in _slot_ranges(client):
         if primary[2].decode() == node_id:
             owned.update(range(start, end + 1))
     return owned
@@ -182,13 +183,15 @@ async def test_a_publish_just_after_a_failover_reaches_the_new_master_though_the
     subscriber = None
     try:
         await sender.group_send("victim", {"type": "first"})  # the sender has the slot map
+        # redis-py's documented topology_refresh_min_interval (1 s by default), made longer than this test on
+        # the alias' client: every publish below falls in the window where redis-py retries on the map it has.
+        sender.loop_layer().cluster.nodes_manager._topology_refresh_min_interval = 600
         victim = _node_with_id(cluster, owner_of(cluster, name)[0])
         replica = _replica_of(cluster, victim.port)
         victim.kill()
         # Published while the master is down and not replaced: it fails, after the map was read again (stale).
         with pytest.raises(RedisConnectionError):
             await sender.group_send("victim", {"type": "lost"})
-        read_before_failover = time.monotonic()
         redis.Redis(port=replica.port).execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
         live = [node for node in cluster.nodes if node.is_up()]
         await until(lambda: all(owner_of_on(node.port, name) == replica.port for node in live), "the takeover")
@@ -197,9 +200,8 @@ async def test_a_publish_just_after_a_failover_reaches_the_new_master_though_the
         assert (await subscriber.get_message(timeout=WAIT))["type"] == "ssubscribe"
 
         await sender.group_send("victim", {"type": "after the failover"})
-        since_read = time.monotonic() - read_before_failover
         message = await subscriber.get_message(timeout=WAIT)
-        assert message is not None, f"nothing published ({since_read:.2f} s after the stale read)"
+        assert message is not None, "nothing published"
         assert sender.deserialize(message["data"]) == {"type": "after the failover"}
     finally:
         if subscriber is not None:
@@ -238,7 +240,11 @@ async def test_a_restart_of_the_whole_cluster_resubscribes_once_it_answers_again
             await until(lambda: shard_channels(node) == names, "both SSUBSCRIBEs after the restart")
             await layer.group_send(group, {"type": "after the restart"})
             await layer.send(channel, {"type": "to the channel"})
-            received = [await asyncio.wait_for(layer.receive(channel), WAIT) for _ in range(2)]
+            received = []
+            while len(received) < 2:  # a later reconnect of the node during its start announces itself too
+                event = await asyncio.wait_for(layer.receive(channel), WAIT)
+                if event != {"type": "layer.resubscribed"}:
+                    received.append(event)
             assert received == [{"type": "after the restart"}, {"type": "to the channel"}]
         finally:
             await layer.flush()

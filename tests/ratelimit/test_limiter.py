@@ -177,8 +177,10 @@ def test_tokens_are_unique_in_a_process_and_a_forked_child_does_not_repeat_its_p
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: the tokens its parent would make next, were the prefix inherited
-        os.write(write_end, "\n".join(limiter.new_token() for _ in range(3)).encode())
-        os._exit(0)
+        try:
+            os.write(write_end, "\n".join(limiter.new_token() for _ in range(3)).encode())
+        finally:
+            os._exit(0)  # never back into the test session
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         child = pipe.read().split("\n")
