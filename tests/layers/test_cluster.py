@@ -11,7 +11,7 @@ import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from caching_app.devservers.redis_servers import LocalCluster
-from realtime_app.cluster_layer import READ_WAIT, ClusterChannelLayer
+from realtime_app.cluster_layer import ClusterChannelLayer
 
 pytestmark = pytest.mark.cluster
 WAIT = 5.0
@@ -231,7 +231,10 @@ async def test_a_restart_of_the_whole_cluster_resubscribes_once_it_answers_again
             await until(lambda: shard_channels(node) == names, "both SSUBSCRIBEs on one node")
             for server in cluster.nodes:
                 server.kill()
-            await asyncio.sleep(3 * READ_WAIT)  # the read fails, and so does every slot map read meanwhile
+            # The read fails, and so does the slot map read that follows (no node answers): the subscriber has
+            # to come through that, not end its read task on it.
+            await until(lambda: layer.loop_layer().subscriber.slot_map.failed is not None,
+                        "a slot map read that reached no node")
             for server in cluster.nodes:
                 server.start()
             cluster.wait_ok()
